@@ -1,0 +1,52 @@
+# The template's two everyday commands are `make demo` and `make test`;
+# both create what they need under build/ on first use.
+VENV ?= build/venv
+PYTHON := $(VENV)/bin/python
+DEMO_DIR := build/demo
+DEMO_PROJECT := $(DEMO_DIR)/ancillary-propensity
+NODE_DIR := build/node
+GITLAB_CI_LOCAL := $(NODE_DIR)/node_modules/.bin/gitlab-ci-local
+TEMPLATE_PYPROJECT := {{cookiecutter.project_slug}}/pyproject.toml
+
+.DEFAULT_GOAL := help
+.PHONY: help venv tools demo test lint bench clean
+
+help: ## Show this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# One virtualenv holds the template's test tools and the generated project's
+# dependencies (read from the rendered pyproject.toml), installed once.
+$(VENV)/.installed: requirements-dev.txt $(TEMPLATE_PYPROJECT) tools/project_requirements.py
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	$(PYTHON) tools/project_requirements.py > build/project-requirements.txt
+	$(PYTHON) -m pip install --quiet -r build/project-requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create build/venv (template tools + generated project dependencies)
+
+$(GITLAB_CI_LOCAL):
+	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) gitlab-ci-local@4.73.0
+
+tools: $(GITLAB_CI_LOCAL) ## Install gitlab-ci-local (npm) into build/node; checks rsync
+	@command -v rsync >/dev/null || { echo "rsync is missing: gitlab-ci-local needs it (apt-get install rsync)"; exit 1; }
+
+demo: venv ## Generate a project with default answers into build/demo and run its pipeline locally
+	rm -rf $(DEMO_DIR)
+	$(PYTHON) -m cookiecutter . --no-input --output-dir $(DEMO_DIR)
+	$(MAKE) -C $(DEMO_PROJECT) run-local USE_TYPE=train PYTHON=$(abspath $(PYTHON))
+	$(MAKE) -C $(DEMO_PROJECT) run-local USE_TYPE=predict PYTHON=$(abspath $(PYTHON))
+
+test: venv tools ## Run the template's tests (renders every option combination)
+	PATH="$(abspath $(NODE_DIR))/node_modules/.bin:$$PATH" $(PYTHON) -m pytest tests
+
+lint: venv ## Lint the template's own Python code
+	$(PYTHON) -m ruff check hooks tests tools bench
+	$(PYTHON) -m ruff format --check hooks tests tools bench
+
+bench: venv ## Measure render, local pipeline, scale, definition build, scoring and CI install costs
+	$(PYTHON) bench/run.py
+
+clean: ## Remove build/
+	rm -rf build

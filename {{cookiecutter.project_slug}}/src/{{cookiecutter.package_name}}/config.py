@@ -1,0 +1,177 @@
+"""Per-environment configuration: ``base.yaml`` deep-merged with ``<environment>.yaml``.
+
+The merged result is validated when it is loaded; an error names the file the
+bad key came from and the dotted key, e.g.
+``develop.yaml: training.n_estimators: Input should be greater than or equal to 1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENVIRONMENTS = ("develop", "production")
+BASE_FILE = "base.yaml"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "production" / "pipelines_code" / "config"
+
+
+class ConfigError(ValueError):
+    """The configuration files are missing, unreadable or invalid."""
+
+
+class Section(BaseModel):
+    # Unknown keys are errors: a typo must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Storage(Section):
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
+    prefix: str = Field(min_length=1, pattern=r"^[^/].*[^/]$|^[^/]$")
+
+    @property
+    def root(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+class Images(Section):
+    sklearn_framework_version: str
+    spark_framework_version: str
+    spark_py_version: str = "py312"
+
+
+class Etl(Section):
+    instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    instance_count: int = Field(ge=1)
+    max_runtime_seconds: int = Field(ge=60)
+    # SageMaker Spark classifications, e.g. {"spark-defaults": {"spark.executor.memory": "4g"}}
+    spark_configuration: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class Processing(Section):
+    instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    instance_count: int = Field(ge=1)
+    volume_size_gb: int = Field(ge=1)
+    max_runtime_seconds: int = Field(ge=60)
+
+
+class Training(Section):
+    instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    max_runtime_seconds: int = Field(ge=60)
+    n_estimators: int = Field(ge=1)
+    max_depth: int = Field(ge=1)
+    random_state: int
+
+
+class Preprocess(Section):
+    test_size: float = Field(gt=0, lt=1)
+    random_state: int
+
+
+class Evaluation(Section):
+    metric: Literal["roc_auc", "pr_auc", "accuracy"]
+    min_value: float = Field(ge=0, le=1)
+    decision_threshold: float = Field(gt=0, lt=1)
+
+
+class Registry(Section):
+    enabled: bool
+    model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    approval_status: Literal["Approved", "PendingManualApproval"]
+
+
+class EnvironmentConfig(Section):
+    environment: Literal["develop", "production"]
+    region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+    role_arn: str = Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/.+$")
+    pipeline_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+    storage: Storage
+    images: Images
+    etl: Etl
+    processing: Processing
+    training: Training
+    preprocess: Preprocess
+    evaluation: Evaluation
+    registry: Registry
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tags")
+    @classmethod
+    def tags_are_short(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not 1 <= len(key) <= 128 or len(value) > 256:
+                raise ValueError(f"tag {key!r}: keys need 1-128 characters and values at most 256")
+        return tags
+
+    def setting(self, path: str) -> Any:
+        """Value at a dotted path such as ``training.n_estimators`` (see ``pipeline_spec.Setting``)."""
+        value: Any = self
+        for part in path.split("."):
+            try:
+                value = getattr(value, part)
+            except AttributeError:
+                raise KeyError(f"configuration has no setting {path!r}") from None
+        return value
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` wins; mappings present in both are merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: must be a mapping of settings, not {type(content).__name__}")
+    return content
+
+
+def has_key(mapping: dict[str, Any], location: tuple[Any, ...]) -> bool:
+    for part in location:
+        if not isinstance(mapping, dict) or part not in mapping:
+            return False
+        mapping = mapping[part]
+    return True
+
+
+def describe_errors(error: ValidationError, override: dict[str, Any], base_name: str, override_name: str) -> str:
+    lines = []
+    for item in error.errors():
+        location = tuple(item["loc"])
+        source = override_name if has_key(override, location) else base_name
+        key = ".".join(str(part) for part in location)
+        lines.append(f"{source}: {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(environment: str, config_dir: Path | str = DEFAULT_CONFIG_DIR) -> EnvironmentConfig:
+    """Load, merge and validate the configuration of one environment."""
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {environment!r}: choose one of {', '.join(ENVIRONMENTS)}")
+    config_dir = Path(config_dir)
+    base = read_yaml(config_dir / BASE_FILE)
+    override_name = f"{environment}.yaml"
+    override = read_yaml(config_dir / override_name)
+    merged = deep_merge(base, override)
+    merged["environment"] = environment
+    try:
+        return EnvironmentConfig.model_validate(merged)
+    except ValidationError as error:
+        raise ConfigError(
+            describe_errors(error, override, str(config_dir / BASE_FILE), str(config_dir / override_name))
+        ) from None

@@ -1,0 +1,311 @@
+"""The one description of the pipeline.
+
+Both the local runner (``python -m {{ cookiecutter.package_name }}.local_runner``) and
+``production/pipelines_code/create_pipeline.py`` build their runs from the objects
+below, so a step, an argument or a storage location exists in both or in neither.
+
+::
+
+    ETL (Spark) ──► UseType == "train" ?
+                     ├─ yes ─► PreprocessTrain ─► Train ─► Evaluate ─► QualityGate ?
+                     │                                                   ├─ pass ─► Publish [+ RegisterModel]
+                     │                                                   └─ fail ─► FailStep
+                     └─ no ──► PreprocessPredict ─► Predict
+
+Tokens used in arguments and locations, and what each becomes:
+
+==============  ===========================================  ======================================
+token           on SageMaker                                 locally
+==============  ===========================================  ======================================
+``Param``       a pipeline parameter                         the value given to the runner
+``Setting``     a value from the environment config          the same value
+``Uri``         ``Join`` of its parts (an ``s3://`` URI)      the same parts joined (a local path)
+``InputPath``   ``/opt/ml/processing/input/<channel>``       the local path of that input
+``OutputPath``  ``/opt/ml/processing/output/<channel>``      the local path of that output
+==============  ===========================================  ======================================
+
+This module only holds data: no AWS, no Spark, no file system access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Branch = Literal["common", "train", "promote", "predict"]
+StepKind = Literal["spark", "processing", "training"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """Reference to a pipeline parameter (overridable per execution)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Reference to a value of the environment configuration, by dotted path."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Uri:
+    """A storage location: its parts are concatenated (``s3://...`` on SageMaker, a path locally)."""
+
+    parts: tuple[str | Param | Setting, ...]
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """An output of an earlier step; on SageMaker this also orders the steps."""
+
+    step: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class InputPath:
+    """Where the step script finds an input channel."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class OutputPath:
+    """Where the step script writes an output channel."""
+
+    channel: str
+
+
+Token = str | Param | Setting | Uri | InputPath | OutputPath
+Source = Uri | StepOutput
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    type: Literal["string", "integer", "float"]
+    default: str | int | float | Setting | Uri
+    description: str
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PropertyFileSpec:
+    """A JSON file a processing step writes, whose values later steps can read."""
+
+    name: str
+    output: str
+    path: str
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    kind: StepKind
+    branch: Branch
+    script: str
+    description: str
+    inputs: dict[str, Source] = field(default_factory=dict)
+    outputs: dict[str, Uri] = field(default_factory=dict)
+    # Command-line options in order: ``{"--name": token}`` becomes ``--name <value>``.
+    arguments: dict[str, Token] = field(default_factory=dict)
+    # Training steps only: passed as ``--name value`` by the SageMaker training toolkit.
+    hyperparameters: dict[str, Param | Setting] = field(default_factory=dict)
+    property_files: tuple[PropertyFileSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityGateSpec:
+    """Train branch check: the model is published only if its metric reaches the threshold."""
+
+    name: str
+    step: str
+    property_file: str
+    metric: Setting
+    threshold: Setting
+    fail_step_name: str
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    parameters: tuple[ParameterSpec, ...]
+    steps: tuple[StepSpec, ...]
+    branch_parameter: str
+    train_value: str
+    quality_gate: QualityGateSpec
+
+    def step(self, name: str) -> StepSpec:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"no step named {name!r}; steps are {[s.name for s in self.steps]}")
+
+    def branch(self, branch: Branch) -> tuple[StepSpec, ...]:
+        return tuple(step for step in self.steps if step.branch == branch)
+
+
+OUTPUT = Param("OutputDataUri")
+DATE = Param("ExecutionDate")
+USE_TYPE = Param("UseType")
+
+RAW_DATA = Uri((Param("InputDataUri"), "/", USE_TYPE))
+FEATURES = Uri((OUTPUT, "/features/", USE_TYPE))
+FEATURES_OF_DATE = Uri((OUTPUT, "/features/", USE_TYPE, "/execution_date=", DATE))
+TRAIN_SETS = Uri((OUTPUT, "/preprocess/train/", DATE))
+PREDICT_SET = Uri((OUTPUT, "/preprocess/predict/", DATE))
+MODELS = Uri((OUTPUT, "/models/", DATE))
+EVALUATION = Uri((OUTPUT, "/evaluation/", DATE))
+LATEST_MODEL = Uri((OUTPUT, "/models/latest"))
+PREDICTIONS = Uri((OUTPUT, "/predictions/", DATE))
+
+
+def below(location: Uri, *parts: str) -> Uri:
+    return Uri(location.parts + tuple(f"/{part}" for part in parts))
+
+
+PARAMETERS = (
+    ParameterSpec("UseType", "string", "train", "train: fit a model; predict: score new data", ("train", "predict")),
+    ParameterSpec("ExecutionDate", "string", "", "Date of the data snapshot (YYYY-MM-DD); keys every output"),
+    ParameterSpec("InputDataUri", "string", Uri((Setting("storage.root"), "/raw")), "ETL reads <it>/<UseType>"),
+    ParameterSpec("OutputDataUri", "string", Setting("storage.root"), "Root under which every step writes"),
+    ParameterSpec("ProcessingInstanceCount", "integer", Setting("etl.instance_count"), "Instances of the Spark ETL"),
+    ParameterSpec("NEstimators", "integer", Setting("training.n_estimators"), "Trees in the random forest"),
+    ParameterSpec("MaxDepth", "integer", Setting("training.max_depth"), "Maximum depth of each tree"),
+)
+
+STEPS = (
+    StepSpec(
+        name="ETL",
+        kind="spark",
+        branch="common",
+        script="etl.py",
+        description="Clean and join the raw bookings and customers, derive features, write Parquet by execution date.",
+        arguments={
+            "--input-uri": RAW_DATA,
+            "--output-uri": FEATURES,
+            "--execution-date": DATE,
+            "--use-type": USE_TYPE,
+        },
+    ),
+    StepSpec(
+        name="PreprocessTrain",
+        kind="processing",
+        branch="train",
+        script="preprocess.py",
+        description="Fit the feature transformer and split train/test.",
+        inputs={"features": FEATURES_OF_DATE},
+        outputs={
+            "train": below(TRAIN_SETS, "train"),
+            "test": below(TRAIN_SETS, "test"),
+            "transformer": below(TRAIN_SETS, "transformer"),
+        },
+        arguments={
+            "--use-type": "train",
+            "--features-dir": InputPath("features"),
+            "--train-dir": OutputPath("train"),
+            "--test-dir": OutputPath("test"),
+            "--transformer-dir": OutputPath("transformer"),
+            "--test-size": Setting("preprocess.test_size"),
+            "--random-state": Setting("preprocess.random_state"),
+        },
+    ),
+    StepSpec(
+        name="Train",
+        kind="training",
+        branch="train",
+        script="train.py",
+        description="Train the classifier; the model artifact also carries the fitted transformer.",
+        inputs={
+            "train": StepOutput("PreprocessTrain", "train"),
+            "test": StepOutput("PreprocessTrain", "test"),
+            "transformer": StepOutput("PreprocessTrain", "transformer"),
+        },
+        outputs={"model": MODELS},
+        hyperparameters={
+            "n-estimators": Param("NEstimators"),
+            "max-depth": Param("MaxDepth"),
+            "random-state": Setting("training.random_state"),
+        },
+    ),
+    StepSpec(
+        name="Evaluate",
+        kind="processing",
+        branch="train",
+        script="evaluate.py",
+        description="Score the model on the held-out test split and write evaluation.json.",
+        inputs={"model": StepOutput("Train", "model"), "test": StepOutput("PreprocessTrain", "test")},
+        outputs={"evaluation": EVALUATION},
+        arguments={
+            "--model-dir": InputPath("model"),
+            "--test-dir": InputPath("test"),
+            "--evaluation-dir": OutputPath("evaluation"),
+            "--decision-threshold": Setting("evaluation.decision_threshold"),
+            "--gate-metric": Setting("evaluation.metric"),
+            "--gate-threshold": Setting("evaluation.min_value"),
+        },
+        property_files=(PropertyFileSpec("EvaluationReport", "evaluation", "evaluation.json"),),
+    ),
+    StepSpec(
+        name="Publish",
+        kind="processing",
+        branch="promote",
+        script="publish.py",
+        description="Make the model that passed the gate the one predict runs use (models/latest).",
+        inputs={"model": StepOutput("Train", "model"), "evaluation": StepOutput("Evaluate", "evaluation")},
+        outputs={"latest": LATEST_MODEL},
+        arguments={
+            "--model-dir": InputPath("model"),
+            "--evaluation-dir": InputPath("evaluation"),
+            "--output-dir": OutputPath("latest"),
+            "--execution-date": DATE,
+        },
+    ),
+    StepSpec(
+        name="PreprocessPredict",
+        kind="processing",
+        branch="predict",
+        script="preprocess.py",
+        description="Apply the published model's transformer to the new data.",
+        inputs={"features": FEATURES_OF_DATE, "model": LATEST_MODEL},
+        outputs={"predict": PREDICT_SET},
+        arguments={
+            "--use-type": "predict",
+            "--features-dir": InputPath("features"),
+            "--model-dir": InputPath("model"),
+            "--predict-dir": OutputPath("predict"),
+        },
+    ),
+    StepSpec(
+        name="Predict",
+        kind="processing",
+        branch="predict",
+        script="predict.py",
+        description="Score the new data with the published model.",
+        inputs={"features": StepOutput("PreprocessPredict", "predict"), "model": LATEST_MODEL},
+        outputs={"predictions": PREDICTIONS},
+        arguments={
+            "--features-dir": InputPath("features"),
+            "--model-dir": InputPath("model"),
+            "--predictions-dir": OutputPath("predictions"),
+            "--execution-date": DATE,
+        },
+    ),
+)
+
+PIPELINE = PipelineSpec(
+    parameters=PARAMETERS,
+    steps=STEPS,
+    branch_parameter="UseType",
+    train_value="train",
+    quality_gate=QualityGateSpec(
+        name="QualityGate",
+        step="Evaluate",
+        property_file="EvaluationReport",
+        metric=Setting("evaluation.metric"),
+        threshold=Setting("evaluation.min_value"),
+        fail_step_name="ModelBelowThreshold",
+    ),
+)
