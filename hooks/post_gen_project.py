@@ -14,6 +14,9 @@ from pathlib import Path
 # Rendered by cookiecutter; left as Jinja text when the module is imported by tests.
 RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
+# A proprietary project ships no open-source license text.
+LICENSE_FILES = ("LICENSE",)
+
 # Files that only make sense when models are registered in the SageMaker Model Registry.
 MODEL_REGISTRY_FILES = (
     "production/pipelines_code/model_registry.py",
@@ -32,9 +35,8 @@ def remove(root: Path, relative_paths: tuple[str, ...]) -> None:
 
 
 def apply_license(root: Path, license_name: str) -> None:
-    """A proprietary project ships no open-source LICENSE file."""
     if license_name == "Proprietary":
-        remove(root, ("LICENSE",))
+        remove(root, LICENSE_FILES)
 
 
 def apply_model_registry(root: Path, model_registry: str) -> None:

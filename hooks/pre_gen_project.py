@@ -10,7 +10,6 @@ answers are only parsed inside ``main()``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import keyword
 import re
@@ -30,24 +29,59 @@ SAGEMAKER_SPARK_VERSIONS = ("2.4", "3.0", "3.1", "3.2", "3.3", "3.5")
 SUPPORTED_SKLEARN_VERSIONS = ("1.4-2-py312",)
 SUPPORTED_SPARK_VERSIONS = ("3.5",)
 
+# Import names of the generated project's dependencies: a package with one of
+# these names would shadow the library inside every step.
+DEPENDENCY_MODULES = frozenset(
+    {
+        "boto3",
+        "botocore",
+        "fastapi",
+        "joblib",
+        "matplotlib",
+        "moto",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "pydantic",
+        "pyspark",
+        "pytest",
+        "sagemaker",
+        "scipy",
+        "seaborn",
+        "sklearn",
+        "uvicorn",
+        "yaml",
+    }
+)
+
 CHOICES = {
     "production_deploy": ("manual", "automatic"),
     "model_registry": ("yes", "no"),
     "license": ("MIT", "Apache-2.0", "Proprietary"),
 }
 
+# The rules call fullmatch(): with match(), "$" would also accept a trailing line break.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+# ASCII only: a non-ASCII identifier is valid Python but breaks tools and file systems.
+PACKAGE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Regions of the partitions whose role ARNs this template checks (aws, aws-cn, aws-us-gov);
+# the isolated partitions (us-iso-*, us-isob-*, ...) use other ARN partitions and are refused.
+REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$")
 ROLE_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
-    r"role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$"
+    r"role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$",
+    re.ASCII,
 )
 INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[0-9]*(nano|micro|small|medium|large|xlarge|metal)$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# S3 refuses any name shaped like a dotted IPv4 address, even an impossible one (999.1.1.1).
+IP_ADDRESS_SHAPE_RE = re.compile(r"^\d+(\.\d+){3}$")
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 S3_PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
-PIPELINE_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,200}$")
+PIPELINE_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+# "<pipeline_name>-production" also names the Model Package Group, which SageMaker caps at 63.
+PIPELINE_NAME_MAX_LENGTH = 63 - len("-production")
 EMAIL_RE = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+\.[^@\s\"\\]+$")
 GITLAB_URL_RE = re.compile(r"^https://[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)*$")
 GITLAB_PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
@@ -67,7 +101,7 @@ def check_text(field: str, value: str) -> str | None:
 
 
 def check_slug(value: str) -> str | None:
-    if not SLUG_RE.match(value) or len(value) > 40:
+    if not SLUG_RE.fullmatch(value) or len(value) > 40:
         return bad(
             "project_slug",
             value,
@@ -79,21 +113,22 @@ def check_slug(value: str) -> str | None:
 
 def check_package_name(value: str) -> str | None:
     allowed = (
-        "a lowercase Python identifier (letters, digits, underscores; not starting with a digit) "
-        "that is neither a Python keyword nor a standard-library module (e.g. ancillary_propensity)"
+        "a lowercase ASCII Python identifier (letters, digits, underscores; not starting with a digit) "
+        "that is not a Python keyword, a standard-library module or a module the project depends on "
+        "(e.g. ancillary_propensity)"
     )
     if (
-        not value.isidentifier()
-        or value != value.lower()
+        not PACKAGE_NAME_RE.fullmatch(value)
         or keyword.iskeyword(value)
         or value in sys.stdlib_module_names
+        or value in DEPENDENCY_MODULES
     ):
         return bad("package_name", value, allowed)
     return None
 
 
 def check_email(value: str) -> str | None:
-    if not EMAIL_RE.match(value):
+    if not EMAIL_RE.fullmatch(value):
         return bad("author_email", value, "an e-mail address such as team@example.com")
     return None
 
@@ -108,37 +143,29 @@ def region_partition(region: str) -> str:
 
 
 def check_region(value: str) -> str | None:
-    if not REGION_RE.match(value):
-        return bad("aws_region", value, "an AWS region code such as eu-west-1, us-east-1 or cn-north-1")
+    if not REGION_RE.fullmatch(value):
+        return bad("aws_region", value, "a region of partition aws, aws-cn or aws-us-gov, e.g. eu-west-1 or cn-north-1")
     return None
 
 
 def check_bucket(field: str, value: str) -> str | None:
     allowed = (
         "an S3 bucket name: 3-63 characters, lowercase letters, digits, dots and hyphens, "
-        "starting and ending with a letter or digit, no '..', not an IP address, "
+        "starting and ending with a letter or digit, no '..', '.-' or '-.', not an IP address, "
         f"not starting with {'/'.join(BUCKET_RESERVED_PREFIXES)} "
         f"nor ending with {'/'.join(BUCKET_RESERVED_SUFFIXES)}"
     )
     if (
-        not BUCKET_RE.match(value)
+        not BUCKET_RE.fullmatch(value)
         or ".." in value
         or ".-" in value
         or "-." in value
-        or is_ip_address(value)
+        or IP_ADDRESS_SHAPE_RE.fullmatch(value)
         or value.startswith(BUCKET_RESERVED_PREFIXES)
         or value.endswith(BUCKET_RESERVED_SUFFIXES)
     ):
         return bad(field, value, allowed)
     return None
-
-
-def is_ip_address(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def check_buckets_differ(develop: str, production: str) -> str | None:
@@ -152,7 +179,7 @@ def check_buckets_differ(develop: str, production: str) -> str | None:
 
 
 def check_role_arn(field: str, value: str, region: str) -> str | None:
-    match = ROLE_ARN_RE.match(value)
+    match = ROLE_ARN_RE.fullmatch(value)
     if not match:
         return bad(
             field,
@@ -167,7 +194,7 @@ def check_role_arn(field: str, value: str, region: str) -> str | None:
 
 
 def check_s3_prefix(value: str) -> str | None:
-    if not S3_PREFIX_RE.match(value) or len(value) > 200:
+    if not S3_PREFIX_RE.fullmatch(value) or len(value) > 200:
         return bad(
             "s3_prefix",
             value,
@@ -178,18 +205,18 @@ def check_s3_prefix(value: str) -> str | None:
 
 
 def check_pipeline_name(value: str) -> str | None:
-    if not PIPELINE_NAME_RE.match(value):
+    if not PIPELINE_NAME_RE.fullmatch(value) or len(value) > PIPELINE_NAME_MAX_LENGTH:
         return bad(
             "pipeline_name",
             value,
             "letters, digits and hyphens, starting and ending with a letter or digit, "
-            "at most 200 characters (the environment name is appended)",
+            f"at most {PIPELINE_NAME_MAX_LENGTH} characters (the environment name is appended)",
         )
     return None
 
 
 def check_instance_type(field: str, value: str) -> str | None:
-    if not INSTANCE_TYPE_RE.match(value):
+    if not INSTANCE_TYPE_RE.fullmatch(value):
         return bad(field, value, "a SageMaker instance type of the form ml.<family>.<size>, e.g. ml.m5.xlarge")
     return None
 
@@ -213,14 +240,16 @@ def check_choice(field: str, value: str) -> str | None:
 
 
 def check_gitlab_url(value: str) -> str | None:
-    if not GITLAB_URL_RE.match(value):
+    if not GITLAB_URL_RE.fullmatch(value):
         return bad("gitlab_url", value, "an https:// URL without a trailing slash, e.g. https://gitlab.com")
     return None
 
 
 def check_gitlab_project_path(value: str) -> str | None:
-    if not GITLAB_PATH_RE.match(value):
-        return bad("gitlab_project_path", value, "a GitLab path group/project (subgroups allowed), e.g. data-science/churn")
+    if not GITLAB_PATH_RE.fullmatch(value):
+        return bad(
+            "gitlab_project_path", value, "a GitLab path group/project (subgroups allowed), e.g. data-science/churn"
+        )
     return None
 
 
