@@ -1,0 +1,471 @@
+"""The local runner: the spec's steps with the spec's arguments, on a local mirror of the S3 layout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }} import local_runner
+from {{ cookiecutter.package_name }}.config import DEFAULT_CONFIG_DIR, load_config
+from {{ cookiecutter.package_name }}.local_runner import (
+    LocalRun,
+    LocalRunError,
+    render_arguments,
+    resolve_parameters,
+)
+from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+PACKAGE = local_runner.PACKAGE_NAME
+DATE = "2024-06-01"
+PREDICT_DATE = "2024-06-02"
+TRAIN_ROWS = 600
+PREDICT_ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config("develop")
+
+
+def make_run(config, work_dir: Path, use_type: str = "train", **given) -> LocalRun:
+    parameters = resolve_parameters(config, work_dir, {"UseType": use_type, "ExecutionDate": DATE, **given})
+    return LocalRun(config, work_dir, parameters)
+
+
+def mirror_root(config, work_dir: Path) -> Path:
+    return work_dir / "s3" / config.storage.bucket / config.storage.prefix
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_parameter_defaults_come_from_the_config_and_storage_from_the_mirror(config, tmp_path):
+    run = make_run(config, tmp_path)
+    root = mirror_root(config, tmp_path)
+
+    assert run.parameters == {
+        "UseType": "train",
+        "ExecutionDate": DATE,
+        "InputDataUri": f"{root}/raw",
+        "OutputDataUri": str(root),
+        "ProcessingInstanceCount": config.etl.instance_count,
+        "NEstimators": config.training.n_estimators,
+        "MaxDepth": config.training.max_depth,
+    }
+
+
+def test_given_parameters_win_and_s3_uris_land_in_the_mirror(config, tmp_path):
+    run = make_run(config, tmp_path, NEstimators=7, InputDataUri="s3://landing-zone/bookings")
+
+    assert run.parameters["NEstimators"] == 7
+    assert run.parameters["InputDataUri"] == str(tmp_path / "s3" / "landing-zone" / "bookings")
+
+
+def test_a_value_outside_the_allowed_ones_is_refused(config, tmp_path):
+    with pytest.raises(LocalRunError, match=r"parameter UseType: 'score' is not one of train, predict"):
+        make_run(config, tmp_path, use_type="score")
+
+
+def test_a_parameter_without_value_or_default_is_refused(config, tmp_path):
+    with pytest.raises(LocalRunError, match="ExecutionDate has no value: give --execution-date"):
+        make_run(config, tmp_path, ExecutionDate=None)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "option"),
+    [
+        ("UseType", "use-type"),
+        ("ExecutionDate", "execution-date"),
+        ("InputDataUri", "input-data-uri"),
+        ("ProcessingInstanceCount", "processing-instance-count"),
+        ("NEstimators", "n-estimators"),
+        ("MaxDepth", "max-depth"),
+    ],
+)
+def test_every_pipeline_parameter_is_a_command_line_option(parameter, option):
+    assert local_runner.option_name(parameter) == option
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--use-type", "train"], "the following arguments are required: --execution-date"),
+        (["--execution-date", "2024-02-30"], "day is out of range for month"),
+        (["--execution-date", "01/06/2024"], "not a date in the form YYYY-MM-DD"),
+        (["--execution-date", DATE, "--use-type", "score"], "invalid choice: 'score'"),
+        (["--execution-date", DATE, "--n-estimators", "0"], "'0' is not a positive whole number"),
+    ],
+)
+def test_bad_command_lines_name_the_option(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        local_runner.parse_arguments(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_marks_the_parameters_only_sagemaker_uses(capsys):
+    with pytest.raises(SystemExit):
+        local_runner.parse_arguments(["--help"])
+    lines = " ".join(capsys.readouterr().out.split())
+    assert "(pipeline parameter ProcessingInstanceCount; only SageMaker uses it)" in lines
+    assert "(pipeline parameter NEstimators)" in lines
+
+
+def test_command_line_options_fill_the_parameters():
+    arguments = local_runner.parse_arguments(
+        ["--use-type", "predict", "--execution-date", DATE, "--n-estimators", "50", "--max-depth", "4"]
+    )
+    assert (arguments.UseType, arguments.ExecutionDate, arguments.NEstimators, arguments.MaxDepth) == (
+        "predict",
+        DATE,
+        50,
+        4,
+    )
+    assert (arguments.environment, arguments.rows, arguments.work_dir) == ("develop", 2000, Path("build/local"))
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
+    """Every step's options as the spec defines them, with the local paths written out by hand."""
+    root = mirror_root(config, work_dir)
+    train_sets = f"{root}/preprocess/train/{DATE}"
+    model = f"{root}/models/{DATE}/Train/output"
+    return {
+        "ETL": [
+            "--input-uri", f"{root}/raw/train",
+            "--output-uri", f"{root}/features/train",
+            "--execution-date", DATE,
+            "--use-type", "train",
+        ],
+        "PreprocessTrain": [
+            "--use-type", "train",
+            "--features-dir", f"{root}/features/train/execution_date={DATE}",
+            "--train-dir", f"{train_sets}/train",
+            "--test-dir", f"{train_sets}/test",
+            "--transformer-dir", f"{train_sets}/transformer",
+            "--test-size", str(config.preprocess.test_size),
+            "--random-state", str(config.preprocess.random_state),
+        ],
+        "Train": [],
+        "Evaluate": [
+            "--model-dir", model,
+            "--test-dir", f"{train_sets}/test",
+            "--evaluation-dir", f"{root}/evaluation/{DATE}",
+            "--decision-threshold", str(config.evaluation.decision_threshold),
+            "--gate-metric", config.evaluation.metric,
+            "--gate-threshold", str(config.evaluation.min_value),
+        ],
+        "Publish": [
+            "--model-dir", model,
+            "--evaluation-dir", f"{root}/evaluation/{DATE}",
+            "--output-dir", f"{root}/models/latest",
+            "--execution-date", DATE,
+        ],
+        "PreprocessPredict": [
+            "--use-type", "predict",
+            "--features-dir", f"{root}/features/predict/execution_date={DATE}",
+            "--model-dir", f"{root}/models/latest",
+            "--predict-dir", f"{root}/preprocess/predict/{DATE}",
+        ],
+        "Predict": [
+            "--features-dir", f"{root}/preprocess/predict/{DATE}",
+            "--model-dir", f"{root}/models/latest",
+            "--predictions-dir", f"{root}/predictions/{DATE}",
+            "--execution-date", DATE,
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("step", PIPELINE.steps, ids=lambda step: step.name)
+def test_each_step_gets_the_spec_options_with_local_paths(config, tmp_path, step):
+    run = make_run(config, tmp_path, use_type="predict" if step.branch == "predict" else "train")
+    arguments = render_arguments(run, step)
+
+    assert arguments == expected_arguments(config, tmp_path)[step.name]
+    assert arguments[::2] == list(step.arguments)  # the spec's options, in the spec's order
+
+
+def test_the_etl_of_a_predict_run_reads_and_writes_the_predict_locations(config, tmp_path):
+    run = make_run(config, tmp_path, use_type="predict")
+    root = mirror_root(config, tmp_path)
+
+    assert render_arguments(run, PIPELINE.step("ETL")) == [
+        "--input-uri",
+        f"{root}/raw/predict",
+        "--output-uri",
+        f"{root}/features/predict",
+        "--execution-date",
+        DATE,
+        "--use-type",
+        "predict",
+    ]
+
+
+def test_training_gets_the_training_toolkit_contract(config, tmp_path):
+    run = make_run(config, tmp_path, NEstimators=25)
+    train = PIPELINE.step("Train")
+    sets = mirror_root(config, tmp_path) / "preprocess" / "train" / DATE
+
+    assert local_runner.render_hyperparameters(run, train) == [
+        "--n-estimators",
+        "25",
+        "--max-depth",
+        str(config.training.max_depth),
+        "--random-state",
+        str(config.training.random_state),
+    ]
+    environment = local_runner.training_environment(run, train, tmp_path / "model", tmp_path / "output")
+    assert environment["SM_CHANNEL_TRAIN"] == str(sets / "train")
+    assert environment["SM_CHANNEL_TEST"] == str(sets / "test")
+    assert environment["SM_CHANNEL_TRANSFORMER"] == str(sets / "transformer")
+    assert environment["SM_MODEL_DIR"] == str(tmp_path / "model")
+    assert environment["SM_OUTPUT_DATA_DIR"] == str(tmp_path / "output")
+    assert json.loads(environment["SM_HPS"])["n-estimators"] == 25
+
+
+def test_spark_gets_the_package_zip_and_the_configured_spark_defaults(config, tmp_path):
+    options = local_runner.spark_options(make_run(config, tmp_path), tmp_path / "pkg.zip")
+
+    assert options[:4] == ["--master", "local[*]", "--py-files", str(tmp_path / "pkg.zip")]
+    settings = [options[index + 1] for index, option in enumerate(options) if option == "--conf"]
+    assert "spark.ui.enabled=false" in settings
+    for key, value in config.etl.spark_configuration["spark-defaults"].items():
+        assert f"{key}={value}" in settings
+
+
+def test_model_directory_is_tarred_with_its_files_at_the_root(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.joblib").write_bytes(b"model")
+    (tmp_path / "model" / "metadata.json").write_text("{}", encoding="utf-8")
+
+    local_runner.tar_directory(tmp_path / "model", tmp_path / "out" / "model.tar.gz")
+
+    with tarfile.open(tmp_path / "out" / "model.tar.gz") as archive:
+        assert sorted(archive.getnames()) == ["metadata.json", "model.joblib"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["model.tar.gz"]
+
+
+# --------------------------------------------------------------------------- running one step
+
+
+def test_training_runs_the_script_with_the_contract_and_tars_its_model(config, tmp_path, monkeypatch):
+    # A stand-in train.py that records what it was given into SM_MODEL_DIR.
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "train.py").write_text(
+        "import json, os, sys\n"
+        "seen = {'argv': sys.argv[1:], 'env': {k: v for k, v in os.environ.items() if k.startswith('SM_')}}\n"
+        "open(os.path.join(os.environ['SM_MODEL_DIR'], 'seen.json'), 'w').write(json.dumps(seen))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+    run = make_run(config, tmp_path / "work")
+
+    local_runner.run_training_step(run, PIPELINE.step("Train"))
+
+    model = mirror_root(config, tmp_path / "work") / "models" / DATE / "Train" / "output" / "model.tar.gz"
+    with tarfile.open(model) as archive:
+        assert archive.getnames() == ["seen.json"]
+        seen = json.load(archive.extractfile("seen.json"))
+    assert seen["argv"] == local_runner.render_hyperparameters(run, PIPELINE.step("Train"))
+    assert seen["env"]["SM_CHANNEL_TRAIN"] == str(
+        mirror_root(config, tmp_path / "work") / "preprocess/train" / DATE / "train"
+    )
+    assert not Path(seen["env"]["SM_MODEL_DIR"]).exists()  # the job's scratch space is gone
+
+
+def test_a_failing_step_is_named_with_the_command_that_reruns_it(config, tmp_path, monkeypatch):
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "evaluate.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+
+    with pytest.raises(LocalRunError) as error:
+        local_runner.run_processing_step(make_run(config, tmp_path), PIPELINE.step("Evaluate"))
+
+    message = str(error.value)
+    assert message.startswith("step Evaluate failed (exit code 3); the command was:")
+    assert f"PYTHONPATH={local_runner.SRC_DIR}" in message
+    assert f"{code_dir / 'evaluate.py'} --model-dir " in message
+
+
+def test_a_training_script_that_writes_no_model_fails_its_step(config, tmp_path, monkeypatch):
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "train.py").write_text("print('forgot to save the model')\n", encoding="utf-8")
+    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+
+    with pytest.raises(LocalRunError, match="step Train: the training script wrote nothing to SM_MODEL_DIR"):
+        local_runner.run_training_step(make_run(config, tmp_path), PIPELINE.step("Train"))
+    assert not (mirror_root(config, tmp_path) / "models").exists()
+
+
+# --------------------------------------------------------------------------- plan, inputs, quality gate
+
+
+def test_train_runs_common_then_train_steps_and_promotes_after_the_gate(config, tmp_path):
+    plan = local_runner.plan_run(make_run(config, tmp_path))
+    assert [step.name for step in plan.before_gate] == ["ETL", "PreprocessTrain", "Train", "Evaluate"]
+    assert [step.name for step in plan.after_gate] == ["Publish"]
+
+    plan = local_runner.plan_run(make_run(config, tmp_path, use_type="predict"))
+    assert [step.name for step in plan.steps] == ["ETL", "PreprocessPredict", "Predict"]
+
+
+def test_a_predict_run_without_a_published_model_stops_before_it_starts(config, tmp_path):
+    run = make_run(config, tmp_path, use_type="predict")
+    latest = mirror_root(config, tmp_path) / "models" / "latest"
+
+    with pytest.raises(LocalRunError, match=r"needs 'model' at .*models/latest.*step Publish writes it"):
+        local_runner.check_earlier_outputs(run, local_runner.plan_run(run).steps)
+
+    latest.mkdir(parents=True)
+    (latest / "model.tar.gz").write_bytes(b"model")
+    local_runner.check_earlier_outputs(run, local_runner.plan_run(run).steps)
+
+
+def test_a_step_whose_input_is_missing_names_it_and_its_producer(config, tmp_path):
+    run = make_run(config, tmp_path)
+    with pytest.raises(LocalRunError, match=r"step Evaluate: input 'model' not found at .*Train/output.*step Train"):
+        local_runner.check_inputs(run, PIPELINE.step("Evaluate"))
+
+
+def write_evaluation(config, work_dir: Path, metrics: dict) -> Path:
+    path = mirror_root(config, work_dir) / "evaluation" / DATE / "evaluation.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"metrics": metrics}), encoding="utf-8")
+    return path
+
+
+def test_the_gate_reads_the_configured_metric_from_the_property_file(config, tmp_path):
+    run = make_run(config, tmp_path)
+    metric, threshold = config.evaluation.metric, config.evaluation.min_value
+
+    write_evaluation(config, tmp_path, {metric: threshold})
+    local_runner.check_quality_gate(run)  # equal to the threshold passes, as in the ConditionStep
+
+    write_evaluation(config, tmp_path, {metric: threshold - 0.01})
+    message = rf"ModelBelowThreshold: Quality gate failed: {metric} = .* is below the threshold {threshold}"
+    with pytest.raises(LocalRunError, match=message):
+        local_runner.check_quality_gate(run)
+
+
+def test_the_gate_names_a_missing_metric(config, tmp_path):
+    path = write_evaluation(config, tmp_path, {"something_else": 1.0})
+    with pytest.raises(LocalRunError, match=rf"{path} has no number at metrics.{config.evaluation.metric}"):
+        local_runner.evaluate_quality_gate(make_run(config, tmp_path))
+
+
+# --------------------------------------------------------------------------- whole runs (Spark)
+
+
+def run_locally(work_dir: Path, use_type: str, date: str, rows: int, *extra: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        f"{PACKAGE}.local_runner",
+        "--use-type",
+        use_type,
+        "--environment",
+        "develop",
+        "--execution-date",
+        date,
+        "--rows",
+        str(rows),
+        "--work-dir",
+        str(work_dir),
+        *extra,
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_DIR / "src")}
+    return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=False)
+
+
+def show(completed: subprocess.CompletedProcess) -> str:
+    return f"exit code {completed.returncode}\n--- stdout\n{completed.stdout}\n--- stderr\n{completed.stderr}"
+
+
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory, config):
+    """One train run, then one predict run, in the same work directory."""
+    work_dir = tmp_path_factory.mktemp("local-run")
+    train = run_locally(work_dir, "train", DATE, TRAIN_ROWS)
+    predict = run_locally(work_dir, "predict", PREDICT_DATE, PREDICT_ROWS)
+    return {"root": mirror_root(config, work_dir), "train": train, "predict": predict}
+
+
+@pytest.mark.spark
+def test_train_run_writes_model_evaluation_and_published_model(local_runs, config):
+    root, train = local_runs["root"], local_runs["train"]
+    assert train.returncode == 0, show(train)
+
+    with tarfile.open(root / "models" / DATE / "Train" / "output" / "model.tar.gz") as archive:
+        assert "model.joblib" in archive.getnames()
+    evaluation = json.loads((root / "evaluation" / DATE / "evaluation.json").read_text(encoding="utf-8"))
+    assert evaluation["metrics"][config.evaluation.metric] >= config.evaluation.min_value
+    assert sorted(path.name for path in (root / "models" / "latest").iterdir()) == [
+        "evaluation.json",
+        "manifest.json",
+        "model.tar.gz",
+    ]
+    assert (root / "raw" / "train" / "bookings").is_dir()
+    assert (root / "features" / "train" / f"execution_date={DATE}").is_dir()
+
+
+@pytest.mark.spark
+def test_train_run_reports_each_step_its_timing_and_where_the_results_are(local_runs):
+    output = local_runs["train"].stdout
+    for number, name in enumerate(["ETL", "PreprocessTrain", "Train", "Evaluate", "Publish"], start=1):
+        assert f"[{number}/5] {name} done in " in output
+    assert "QualityGate: " in output
+    assert f"models/{DATE}/Train/output/model.tar.gz" in output
+    assert f"evaluation/{DATE}/evaluation.json" in output
+
+
+@pytest.mark.spark
+def test_predict_run_scores_every_new_booking_with_the_published_model(local_runs):
+    root, predict = local_runs["root"], local_runs["predict"]
+    assert predict.returncode == 0, show(predict)
+
+    predictions = pd.read_parquet(root / "predictions" / PREDICT_DATE)
+    assert len(predictions) == PREDICT_ROWS
+    assert (predictions["execution_date"].astype(str) == PREDICT_DATE).all()
+    assert f"predictions/{PREDICT_DATE}" in predict.stdout
+    assert "Read from earlier runs: " in predict.stdout
+    assert "[3/3] Predict done in " in predict.stdout
+
+
+@pytest.mark.spark
+def test_a_model_below_the_threshold_is_not_published_and_predict_refuses(tmp_path):
+    config_dir = shutil.copytree(DEFAULT_CONFIG_DIR, tmp_path / "config")
+    base = yaml.safe_load((config_dir / "base.yaml").read_text(encoding="utf-8"))
+    base["evaluation"]["min_value"] = 0.99
+    (config_dir / "base.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
+    work_dir = tmp_path / "work"
+
+    train = run_locally(work_dir, "train", DATE, TRAIN_ROWS, "--config-dir", str(config_dir))
+
+    assert train.returncode == 1, show(train)
+    assert "ModelBelowThreshold: Quality gate failed: roc_auc = " in train.stderr
+    assert "is below the threshold 0.99 (evaluation.min_value); the model was not published." in train.stderr
+    assert "] Publish (" not in train.stdout
+    root = mirror_root(load_config("develop", config_dir), work_dir)
+    assert (root / "evaluation" / DATE / "evaluation.json").is_file()
+    assert not (root / "models" / "latest").exists()
+
+    predict = run_locally(work_dir, "predict", PREDICT_DATE, PREDICT_ROWS, "--config-dir", str(config_dir))
+
+    assert predict.returncode == 1, show(predict)
+    assert "models/latest" in predict.stderr
+    assert not (root / "predictions").exists()
