@@ -40,11 +40,14 @@ class Images(Section):
     sklearn_framework_version: str
     spark_framework_version: str
     spark_py_version: str = "py312"
+    # Spark image tags also carry the container's major version, e.g. 3.5-cpu-py312-v1.
+    spark_container_version: str = Field(default="v1", pattern=r"^v\d+$")
 
 
 class Etl(Section):
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
     instance_count: int = Field(ge=1)
+    volume_size_gb: int = Field(ge=1)
     max_runtime_seconds: int = Field(ge=60)
     # SageMaker Spark classifications, e.g. {"spark-defaults": {"spark.executor.memory": "4g"}}
     spark_configuration: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -59,6 +62,7 @@ class Processing(Section):
 
 class Training(Section):
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    volume_size_gb: int = Field(ge=1)
     max_runtime_seconds: int = Field(ge=60)
     n_estimators: int = Field(ge=1)
     max_depth: int = Field(ge=1)

@@ -1,0 +1,289 @@
+"""operations.py: the daily commands, against a moto server reached through AWS_ENDPOINT_URL.
+
+moto implements the pipeline calls these commands make except ListPipelineExecutionSteps
+(HTTP 500); its output is checked with botocore's Stubber instead.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import logging
+import urllib.request
+
+import boto3
+import operations
+import pytest
+from botocore.stub import Stubber
+
+from {{ cookiecutter.package_name }}.config import load_config
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
+    # The SDK warns about its own imports and defaults: nothing this project could act on.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:sagemaker"),
+    pytest.mark.filterwarnings("ignore:The 'dependencies' parameter is deprecated:DeprecationWarning"),
+]
+
+CONFIG = load_config("develop")
+NAME = CONFIG.pipeline_name
+SMALL_DEFINITION = json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []})
+
+
+@pytest.fixture
+def moto_server(monkeypatch, tmp_path):
+    """A moto server on 127.0.0.1 and dummy credentials, for this test only."""
+    from moto.server import ThreadedMotoServer
+
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", CONFIG.region)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # The server logs every request; its log records would land in the output under test.
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    # Servers in one process share moto's state: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    yield boto3.Session(region_name=CONFIG.region).client("sagemaker")
+    server.stop()
+
+
+@pytest.fixture
+def deployed(moto_server):
+    """The develop pipeline exists (its definition does not matter to most commands)."""
+    moto_server.create_pipeline(PipelineName=NAME, PipelineDefinition=SMALL_DEFINITION, RoleArn=CONFIG.role_arn)
+    return moto_server
+
+
+@pytest.fixture
+def run(capsys):
+    """Run operations.main for develop: (exit status, stdout, stderr); logging is restored afterwards."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+
+    def run(*arguments: str) -> tuple[int, str, str]:
+        status = operations.main(["--environment", "develop", *arguments])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    yield run
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+
+
+def error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("operations: error: "), stderr
+    return lines[0]
+
+
+def executions(client) -> list[dict]:
+    return client.list_pipeline_executions(PipelineName=NAME)["PipelineExecutionSummaries"]
+
+
+def test_start_passes_validated_parameters(deployed, run):
+    status, out, _ = run(
+        "start", "--use-type", "predict", "--execution-date", "2024-05-31", "--param", "NEstimators=50"
+    )
+
+    assert status == 0
+    [execution] = executions(deployed)
+    arn = execution["PipelineExecutionArn"]
+    assert f"Started {arn}" in out
+    parameters = deployed.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    assert {p["Name"]: p["Value"] for p in parameters} == {
+        "UseType": "predict",
+        "ExecutionDate": "2024-05-31",
+        "NEstimators": "50",
+    }
+
+
+def test_start_defaults_to_today(deployed, run):
+    status, out, _ = run("start")
+
+    assert status == 0
+    assert f"ExecutionDate = {datetime.date.today().isoformat()}" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--use-type", "score"], "UseType 'score': choose one of train, predict"),
+        (["--execution-date", "2024-02-30"], "ExecutionDate '2024-02-30': give a date as YYYY-MM-DD"),
+        (["--param", "MaxDepth"], "--param 'MaxDepth': write it as NAME=VALUE"),
+    ],
+)
+def test_start_rejects_bad_values_and_starts_nothing(deployed, run, arguments, message):
+    status, _, stderr = run("start", *arguments)
+
+    assert status == 1
+    assert message in error_line(stderr)
+    assert executions(deployed) == []
+
+
+def test_status_lists_the_latest_executions_first(deployed, run):
+    arns = [
+        deployed.start_pipeline_execution(PipelineName=NAME, PipelineExecutionDisplayName=f"run-{index}")[
+            "PipelineExecutionArn"
+        ]
+        for index in range(3)
+    ]
+
+    status, out, _ = run("status", "--limit", "2")
+
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["started", "status", "execution"]
+    assert len(lines) == 3
+    listed = [line.split()[-1] for line in lines[1:]]
+    assert set(listed) <= set(arns)
+    assert all("Succeeded" in line for line in lines[1:])
+
+
+def test_status_without_executions_says_so(deployed, run):
+    status, out, _ = run("status")
+
+    assert status == 0
+    assert out.strip() == f"{NAME} has no executions yet."
+
+
+def test_describe_shows_the_execution_then_explains_the_missing_steps_call(deployed, run):
+    arn = deployed.start_pipeline_execution(
+        PipelineName=NAME, PipelineParameters=[{"Name": "UseType", "Value": "predict"}]
+    )["PipelineExecutionArn"]
+
+    status, out, stderr = run("describe")
+
+    assert status == 1
+    assert f"Execution {arn}" in out
+    assert "status   Succeeded" in out
+    assert "UseType = predict" in out
+    line = error_line(stderr)
+    assert "could not list the steps" in line
+    assert "HTTP 500" in line
+    assert "<html" not in line
+
+
+def test_describe_prints_one_row_per_step(monkeypatch):
+    client = boto3.client("sagemaker", region_name=CONFIG.region, aws_access_key_id="x", aws_secret_access_key="x")
+    arn = f"arn:aws:sagemaker:{CONFIG.region}:123456789012:pipeline/{NAME}/execution/abc"
+    started = datetime.datetime(2024, 5, 31, 6, 0, 0)
+    out = io.StringIO()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_pipeline_execution",
+            {"PipelineExecutionArn": arn, "PipelineExecutionStatus": "Failed", "CreationTime": started,
+             "FailureReason": "Step failure: One or multiple steps failed."},
+            {"PipelineExecutionArn": arn},
+        )  # fmt: skip
+        stub.add_response(
+            "list_pipeline_parameters_for_execution",
+            {"PipelineParameters": [{"Name": "UseType", "Value": "train"}]},
+            {"PipelineExecutionArn": arn},
+        )
+        stub.add_response(
+            "list_pipeline_execution_steps",
+            {
+                "PipelineExecutionSteps": [
+                    {"StepName": "ETL", "StepStatus": "Succeeded", "StartTime": started, "EndTime": started},
+                    {"StepName": "ModelBelowThreshold", "StepStatus": "Failed", "StartTime": started,
+                     "FailureReason": "Quality gate failed: roc_auc = 0.61\n is below the threshold 0.7"},
+                ]
+            },
+            {"PipelineExecutionArn": arn, "SortOrder": "Ascending"},
+        )  # fmt: skip
+        operations.Operations(CONFIG, client, out=out).describe(arn)
+
+    lines = out.getvalue().splitlines()
+    assert "  status   Failed" in lines
+    assert "  UseType = train" in lines
+    header = next(index for index, line in enumerate(lines) if line.startswith("step"))
+    assert lines[header].split() == ["step", "status", "started", "ended", "failure"]
+    assert lines[header + 1].split()[:2] == ["ETL", "Succeeded"]
+    assert lines[header + 2].split()[:2] == ["ModelBelowThreshold", "Failed"]
+    assert lines[header + 2].endswith("Quality gate failed: roc_auc = 0.61 is below the threshold 0.7")
+
+
+def test_delete_asks_and_keeps_the_pipeline_unless_its_name_is_typed(deployed):
+    out = io.StringIO()
+    commands = operations.Operations(CONFIG, deployed, out=out)
+
+    assert commands.delete(confirmed=False, ask=lambda prompt: "yes") is False
+    assert "Not deleted." in out.getvalue()
+    assert deployed.describe_pipeline(PipelineName=NAME)["PipelineName"] == NAME
+
+    prompts = []
+    assert commands.delete(confirmed=False, ask=lambda prompt: prompts.append(prompt) or NAME) is True
+    assert NAME in prompts[0]
+    assert deployed.list_pipelines()["PipelineSummaries"] == []
+
+
+def test_delete_without_a_terminal_needs_yes(deployed, run):
+    status, _, stderr = run("delete")
+
+    assert status == 1
+    assert "add --yes" in error_line(stderr)
+    assert deployed.describe_pipeline(PipelineName=NAME)["PipelineName"] == NAME
+
+    status, out, _ = run("delete", "--yes")
+
+    assert status == 0
+    assert f"Deleted {NAME}." in out
+    assert deployed.list_pipelines()["PipelineSummaries"] == []
+
+
+def test_unknown_environment_is_one_line(capsys):
+    assert operations.main(["--environment", "staging", "status"]) == 1
+    assert "unknown environment 'staging'" in error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [["status"], ["start"], ["describe"], ["delete", "--yes"], ["diff"]])
+def test_commands_on_a_missing_pipeline_say_how_to_deploy(moto_server, run, command):
+    status, _, stderr = run(*command)
+
+    assert status == 1
+    assert f"pipeline {NAME} does not exist in {CONFIG.region}" in error_line(stderr)
+    assert "make deploy ENV=develop" in stderr
+
+
+def test_diff_of_an_unchanged_pipeline_is_empty(moto_server, run):
+    import create_pipeline
+
+    # Built before anything is deployed: the offline build's in-process mock resets moto's
+    # state, which this process's server shares, when it ends.
+    local = create_pipeline.build_definition_offline(CONFIG)
+    moto_server.create_pipeline(PipelineName=NAME, PipelineDefinition=local, RoleArn=CONFIG.role_arn)
+
+    status, out, _ = run("diff", "--exit-code")
+
+    assert status == 0
+    assert out.strip() == f"{NAME}: the deployed definition equals the local one."
+
+
+def test_diff_shows_what_a_deploy_would_change(deployed, run, monkeypatch):
+    import create_pipeline
+
+    local = {"Version": "2020-12-01", "Parameters": [{"Name": "MaxDepth", "Type": "Integer", "DefaultValue": 12}]}
+    remote = {"Version": "2020-12-01", "Parameters": [{"Name": "MaxDepth", "Type": "Integer", "DefaultValue": 8}]}
+    deployed.update_pipeline(PipelineName=NAME, PipelineDefinition=json.dumps(remote))
+    monkeypatch.setattr(create_pipeline, "build_definition_offline", lambda config: json.dumps(local))
+
+    status, out, _ = run("diff")
+    assert status == 0
+    assert f"--- deployed/{NAME}" in out
+    assert "+++ local/develop" in out
+    assert '-      "DefaultValue": 8,' in out
+    assert '+      "DefaultValue": 12,' in out
+
+    status, _, _ = run("diff", "--exit-code")
+    assert status == 1
