@@ -10,7 +10,7 @@ below, so a step, an argument or a storage location exists in both or in neither
                      ├─ yes ─► PreprocessTrain ─► Train ─► Evaluate ─► QualityGate ?
                      │                                                   ├─ pass ─► Publish [+ RegisterModel]
                      │                                                   └─ fail ─► FailStep
-                     └─ no ──► PreprocessPredict ─► Predict
+                     └─ no ──► PreprocessPredict ─► Predict    (models/latest, or the newest Approved model)
 
 Tokens used in arguments and locations, and what each becomes:
 
@@ -24,12 +24,17 @@ token           on SageMaker                                 locally
 ``OutputPath``  ``/opt/ml/processing/output/<channel>``      the local path of that output
 ==============  ===========================================  ======================================
 
+The *current model*, which the predict branch scores with, is the published one
+(``models/latest``), except on SageMaker with ``registry.enabled``: there it is the newest
+Approved version of the environment's model package group. That one difference between the
+runs is data here too (``StepSpec.registry_model``); the local runner has no Model Registry.
+
 This module only holds data: no AWS, no Spark, no file system access.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Branch = Literal["common", "train", "promote", "predict"]
@@ -102,6 +107,21 @@ class PropertyFileSpec:
 
 
 @dataclass(frozen=True)
+class RegistryModel:
+    """How a predict-branch step gets its model on SageMaker when ``registry.enabled`` is on.
+
+    The input ``replaces`` (the published model, ``models/latest``) is not mounted, and the
+    arguments that point at it give way to ``arguments``: the script then fetches the newest
+    Approved version of the model package group itself, so approving a version in the Model
+    Registry changes what the next predict execution scores with. The local runner ignores
+    this: there is no Model Registry on this machine, so local runs keep the published model.
+    """
+
+    replaces: str
+    arguments: dict[str, Token]
+
+
+@dataclass(frozen=True)
 class StepSpec:
     name: str
     kind: StepKind
@@ -115,6 +135,22 @@ class StepSpec:
     # Training steps only: passed as ``--name value`` by the SageMaker training toolkit.
     hyperparameters: dict[str, Param | Setting] = field(default_factory=dict)
     property_files: tuple[PropertyFileSpec, ...] = ()
+    # Predict-branch steps only: what replaces the published model on SageMaker with the registry on.
+    registry_model: RegistryModel | None = None
+
+    def with_registry_model(self) -> StepSpec:
+        """This step as SageMaker runs it when ``registry.enabled`` is on (see ``RegistryModel``)."""
+        if self.registry_model is None:
+            return self
+        replaced = self.registry_model.replaces
+        arguments: dict[str, Token] = {}
+        for option, token in self.arguments.items():
+            if token == InputPath(replaced):
+                arguments.update(self.registry_model.arguments)  # in its place: the options keep their order
+            else:
+                arguments[option] = token
+        inputs = {channel: source for channel, source in self.inputs.items() if channel != replaced}
+        return replace(self, inputs=inputs, arguments=arguments, registry_model=None)
 
 
 @dataclass(frozen=True)
@@ -164,6 +200,13 @@ PREDICTIONS = Uri((OUTPUT, "/predictions/", DATE))
 
 def below(location: Uri, *parts: str) -> Uri:
     return Uri(location.parts + tuple(f"/{part}" for part in parts))
+
+
+# The region is passed along because the job must call the registry of the environment's region.
+LATEST_APPROVED = RegistryModel(
+    replaces="model",
+    arguments={"--model-package-group": Setting("registry.model_package_group"), "--region": Setting("region")},
+)
 
 
 PARAMETERS = (
@@ -268,7 +311,7 @@ STEPS = (
         kind="processing",
         branch="predict",
         script="preprocess.py",
-        description="Apply the published model's transformer to the new data.",
+        description="Apply the current model's transformer to the new data.",
         inputs={"features": FEATURES_OF_DATE, "model": LATEST_MODEL},
         outputs={"predict": PREDICT_SET},
         arguments={
@@ -277,13 +320,14 @@ STEPS = (
             "--model-dir": InputPath("model"),
             "--predict-dir": OutputPath("predict"),
         },
+        registry_model=LATEST_APPROVED,
     ),
     StepSpec(
         name="Predict",
         kind="processing",
         branch="predict",
         script="predict.py",
-        description="Score the new data with the published model.",
+        description="Score the new data with the current model, whose transformer prepared it.",
         inputs={"features": StepOutput("PreprocessPredict", "predict"), "model": LATEST_MODEL},
         outputs={"predictions": PREDICTIONS},
         arguments={
@@ -292,6 +336,7 @@ STEPS = (
             "--predictions-dir": OutputPath("predictions"),
             "--execution-date": DATE,
         },
+        registry_model=LATEST_APPROVED,
     ),
 )
 
