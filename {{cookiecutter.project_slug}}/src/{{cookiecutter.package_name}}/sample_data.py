@@ -24,11 +24,13 @@ import dataclasses
 import datetime
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from {{ cookiecutter.package_name }} import schema
 from {{ cookiecutter.package_name }}.cli import configure_logging, positive_int
@@ -103,9 +105,9 @@ def generate(use_type: schema.UseType, rows: int, seed: int = DEFAULT_SEED) -> S
     customers = draw_customers(rows, seed)
     chunks = list(booking_chunks(use_type, rows, seed, customers))
     return SampleData(
-        bookings=pd.concat([bookings for bookings, _ in chunks], ignore_index=True),
+        bookings=pd.concat([bookings for bookings, _, _ in chunks], ignore_index=True),
         customers=customer_frame(customers),
-        features=pd.concat([features for _, features in chunks], ignore_index=True),
+        features=pd.concat([feature_frame(trips, label) for _, trips, label in chunks], ignore_index=True),
     )
 
 
@@ -113,9 +115,25 @@ def write_sample_data(output_dir: Path, use_type: schema.UseType, rows: int, see
     """Write ``<output_dir>/bookings/*.csv`` and ``<output_dir>/customers/*.csv``, all-or-nothing."""
     customers = draw_customers(rows, seed)
     with atomic_outputs(output_dir / "bookings", output_dir / "customers") as (bookings_dir, customers_dir):
-        for number, (bookings, _) in enumerate(booking_chunks(use_type, rows, seed, customers)):
-            bookings.to_csv(bookings_dir / f"part-{number:05d}.csv", index=False)
-        customer_frame(customers).to_csv(customers_dir / "part-00000.csv", index=False)
+        for number, (bookings, _, _) in enumerate(booking_chunks(use_type, rows, seed, customers)):
+            write_csv(bookings, bookings_dir / f"part-{number:05d}.csv")
+        write_csv(customer_frame(customers), customers_dir / "part-00000.csv")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """The bytes ``frame.to_csv(path, index=False)`` writes, about ten times faster.
+
+    Arrow's CSV writer does the work (pandas' takes minutes for ten million bookings).
+    Two things are made to match pandas: the header is written unquoted, and floats are
+    turned into text first, as Python writes them (``78.0``, where Arrow would write ``78``).
+    Quoting is off: no generated value holds a comma, a quote or a line break (Arrow
+    refuses to write one that does, rather than write a broken file).
+    """
+    floats = frame.select_dtypes(include="float").columns
+    table = pa.Table.from_pandas(frame.astype(dict.fromkeys(floats, str)), preserve_index=False)
+    with path.open("wb") as stream:
+        stream.write((",".join(frame.columns) + "\n").encode("utf-8"))
+        pa_csv.write_csv(table, stream, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def random_stream(seed: int, *key: int) -> np.random.Generator:
@@ -151,10 +169,10 @@ def customer_frame(customers: Customers) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "customer_id": customer_ids(np.arange(len(customers))),
-            "loyalty_tier": np.array(TIERS)[customers.tier],
-            "home_airport": np.array(AIRPORTS)[customers.home],
-            "age_band": np.array(AGE_BANDS)[customers.age],
-            "signup_date": np.datetime_as_string(customers.signup, unit="D"),
+            "loyalty_tier": labels(TIERS, customers.tier),
+            "home_airport": labels(AIRPORTS, customers.home),
+            "age_band": labels(AGE_BANDS, customers.age),
+            "signup_date": texts(customers.signup, date_texts),
             "previous_bookings": customers.previous_bookings,
         }
     )
@@ -167,8 +185,8 @@ def customer_ids(numbers: np.ndarray) -> np.ndarray:
 
 def booking_chunks(
     use_type: schema.UseType, rows: int, seed: int, customers: Customers
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """(raw bookings, expected feature table) per file of at most ROWS_PER_FILE bookings."""
+) -> Iterator[tuple[pd.DataFrame, Trips, np.ndarray | None]]:
+    """(raw bookings, the trips they record, their labels) per file of at most ROWS_PER_FILE bookings."""
     use_key = schema.USE_TYPES.index(use_type) + 1
     for number, start in enumerate(range(0, rows, ROWS_PER_FILE)):
         rng = random_stream(seed, use_key, number)
@@ -176,7 +194,7 @@ def booking_chunks(
         # Drawn for predict data too, so that both use types consume the stream alike.
         label = (rng.random(len(trips.days)) < purchase_probability(trips)).astype(np.int64)
         label = label if use_type == "train" else None
-        yield booking_frame(trips, label, rng), feature_frame(trips, label)
+        yield booking_frame(trips, label, rng), trips, label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,21 +308,40 @@ def booking_frame(trips: Trips, label: np.ndarray | None, rng: np.random.Generat
     frame = pd.DataFrame(
         {
             schema.ID_COLUMN: trips.booking_id,
-            "customer_id": np.where(trips.guest, None, customer_ids(trips.customer).astype(object)),
-            "booking_date": np.datetime_as_string(trips.booked, unit="D"),
-            "departure_date": np.datetime_as_string(trips.departs, unit="D"),
-            "origin": np.array(AIRPORTS)[trips.origin],
-            "destination": np.array(AIRPORTS)[trips.destination],
-            "cabin": np.array(CABINS)[trips.cabin],
+            "customer_id": np.where(trips.guest, None, texts(trips.customer, customer_ids)),
+            "booking_date": texts(trips.booked, date_texts),
+            "departure_date": texts(trips.departs, date_texts),
+            "origin": labels(AIRPORTS, trips.origin),
+            "destination": labels(AIRPORTS, trips.destination),
+            "cabin": labels(CABINS, trips.cabin),
             "fare": trips.fare,
             "passengers": trips.passengers,
-            "channel": np.array(CHANNELS)[trips.channel],
+            "channel": labels(CHANNELS, trips.channel),
             "days_to_departure": missing_where(trips.days, blank_days),
         }
     )
     if label is not None:
         frame[schema.LABEL.name] = label
     return frame
+
+
+def labels(names: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
+    """Category codes as their names: Python strings, one shared object per name.
+
+    Indexing an object array is what keeps millions of rows quick: NumPy's own string
+    arrays would each be converted to a new Python string per row by pandas.
+    """
+    return np.array(names, dtype=object)[codes]
+
+
+def texts(values: np.ndarray, to_text: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``to_text(values)`` as Python strings, converting each distinct value only once."""
+    distinct, positions = np.unique(values, return_inverse=True)
+    return to_text(distinct).astype(object)[positions]
+
+
+def date_texts(dates: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(dates, unit="D")
 
 
 def feature_frame(trips: Trips, label: np.ndarray | None) -> pd.DataFrame:
