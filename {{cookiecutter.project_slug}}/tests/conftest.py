@@ -55,6 +55,24 @@ def spark() -> Iterator:
     session.stop()
 
 
+# --------------------------------------------------------------------------- AWS
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path) -> None:
+    """No route to real AWS: no AWS variables of this shell, no config files, no instance metadata.
+
+    Tests that call AWS start moto (``mock_aws()``) on top of this; its fake credentials
+    then exist only inside the mock.
+    """
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+
 # --------------------------------------------------------------------------- sample data
 
 

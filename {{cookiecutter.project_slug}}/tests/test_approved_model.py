@@ -11,7 +11,6 @@ Credentials exist only inside ``mock_aws()``, which sets moto's fake ones itself
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -20,12 +19,13 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
-import predict
-import preprocess
 from {{ cookiecutter.package_name }} import approved_model, local_runner, model_bundle, tables
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
+
+import predict
+import preprocess
 
 CONFIG = load_config("develop")
 GROUP = CONFIG.registry.model_package_group
@@ -37,17 +37,6 @@ IMAGE = f"141502667606.dkr.ecr.{CONFIG.region}.amazonaws.com/sagemaker-scikit-le
 
 
 # --------------------------------------------------------------------------- AWS in this process
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No route to real AWS: no AWS variables of this shell, no config files, no instance metadata."""
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
 @pytest.fixture
@@ -104,20 +93,20 @@ def version(number: int) -> str:
     return f"{GROUP}/{number}"
 
 
-def preprocess_arguments(features_dir: Path, predict_dir: Path, group: str = GROUP) -> list[str]:
+def preprocess_arguments(features_dir: Path, predict_dir: Path) -> list[str]:
     return [
         "--use-type", "predict",
         "--features-dir", str(features_dir),
-        "--model-package-group", group,
+        "--model-package-group", GROUP,
         "--region", CONFIG.region,
         "--predict-dir", str(predict_dir),
     ]  # fmt: skip
 
 
-def predict_arguments(features_dir: Path, predictions_dir: Path, group: str = GROUP) -> list[str]:
+def predict_arguments(features_dir: Path, predictions_dir: Path) -> list[str]:
     return [
         "--features-dir", str(features_dir),
-        "--model-package-group", group,
+        "--model-package-group", GROUP,
         "--region", CONFIG.region,
         "--predictions-dir", str(predictions_dir),
         "--execution-date", DATE,

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import etl
 from {{ cookiecutter.package_name }} import schema, tables
+
+import etl
 
 DATE = "2024-06-01"
 

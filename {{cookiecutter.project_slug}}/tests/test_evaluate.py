@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import evaluate
 from {{ cookiecutter.package_name }} import files, model_bundle
+
+import evaluate
 
 
 def arguments(model_dir: Path, test_dir: Path, evaluation_dir: Path, *extra: str) -> list[str]:

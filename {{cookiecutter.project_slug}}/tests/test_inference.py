@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import inference
-import predict
 from {{ cookiecutter.package_name }} import model_bundle, schema, tables
 from {{ cookiecutter.package_name }}.errors import PayloadError, StepError
+
+import inference
+import predict
 
 
 @pytest.fixture(scope="module")

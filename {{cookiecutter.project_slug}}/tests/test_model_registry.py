@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import types
 import uuid
 from datetime import UTC, datetime
 
 import boto3
-import deploy_endpoint
-import model_registry
 import pytest
 from moto import mock_aws
 
 from {{ cookiecutter.package_name }}.config import load_config
+
+import deploy_endpoint
+import model_registry
 
 CONFIG = load_config("develop")
 GROUP = CONFIG.registry.model_package_group
@@ -46,15 +46,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No route to real AWS: no AWS variables of this shell, no config files, no instance metadata."""
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def offline(offline, monkeypatch):
+    """conftest's offline, in the environment's region (the SDK's session needs one)."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", CONFIG.region)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,12 @@ import logging
 import urllib.request
 
 import boto3
-import operations
 import pytest
 from botocore.stub import Stubber
 
 from {{ cookiecutter.package_name }}.config import load_config
+
+import operations
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),

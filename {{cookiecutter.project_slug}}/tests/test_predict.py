@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-import predict
 from {{ cookiecutter.package_name }} import files, model_bundle, schema, tables
+
+import predict
 
 DATE = "2024-06-03"
 

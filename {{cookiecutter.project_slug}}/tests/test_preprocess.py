@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import preprocess
 from {{ cookiecutter.package_name }} import model_bundle, schema, tables
+
+import preprocess
 
 
 def train_arguments(features_dir: Path, out: Path, *extra: str) -> list[str]:

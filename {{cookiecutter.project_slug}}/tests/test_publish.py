@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import publish
 from {{ cookiecutter.package_name }} import files, model_bundle
+
+import publish
 
 DATE = "2024-06-02"
 

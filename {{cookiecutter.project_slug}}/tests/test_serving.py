@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-import predict
 from {{ cookiecutter.package_name }} import files, local_runner, model_bundle, schema, serving, tables
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
+
+import predict
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 JSON = "application/json"

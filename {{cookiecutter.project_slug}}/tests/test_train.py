@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sklearn
 
-import train
 from {{ cookiecutter.package_name }} import model_bundle, schema, tables
 from {{ cookiecutter.package_name }}.training_metrics import METRICS, metric_definitions
+
+import train
 
 HYPERPARAMETERS = ["--n-estimators", "25", "--max-depth", "6", "--random-state", "3"]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from pipeline_errors import PipelineError, describe_aws_error, error_code, http_status
 
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
+
+from pipeline_errors import PipelineError, describe_aws_error, error_code, http_status
 
 
 def boto_session(config: EnvironmentConfig) -> boto3.Session:

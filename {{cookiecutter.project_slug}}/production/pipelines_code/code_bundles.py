@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
-from pipeline_errors import PipelineError, http_status
 
 from {{ cookiecutter.package_name }} import packaging
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
+
+from pipeline_errors import PipelineError, http_status
 
 CODE_DIR = Path(__file__).resolve().parents[1] / "code"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from pipeline_errors import PipelineError
 from sagemaker.core import image_uris
 
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
+
+from pipeline_errors import PipelineError
+
 
 def sklearn_image(config: EnvironmentConfig, scope: Literal["training", "inference"], instance_type: str) -> str:
     """The scikit-learn image: ``training`` scope for processing and training jobs, ``inference`` for serving."""

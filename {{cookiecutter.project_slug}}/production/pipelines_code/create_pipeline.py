@@ -30,6 +30,7 @@ if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for th
 
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
+
 from definition_json import normalise, write_text_atomically
 from pipeline_errors import AWS_ERRORS, PipelineError, describe_aws_error, one_line
 from pipeline_parameters import execution_parameters, parse_assignments

@@ -43,13 +43,14 @@ if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for th
     sys.path.insert(0, str(PROJECT_DIR / "src"))
 
 import boto3
-from aws_session import boto_session, caller_account
 from botocore.exceptions import BotoCoreError, ClientError
+
+from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
+
+from aws_session import boto_session, caller_account
 from create_pipeline import prepare_sdk
 from model_registry import APPROVED, ModelRegistry, registry_of
 from pipeline_errors import PipelineError, describe_aws_error, is_not_found, one_line
-
-from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
 
 if TYPE_CHECKING:
     from sagemaker.core.resources import Endpoint

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from botocore.exceptions import ClientError, WaiterError
-from pipeline_errors import PipelineError, is_not_found
 
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
+
+from pipeline_errors import PipelineError, is_not_found
 
 WAIT_POLL_SECONDS = 30
 

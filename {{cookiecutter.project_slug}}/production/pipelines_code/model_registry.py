@@ -27,12 +27,13 @@ if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for th
     sys.path.insert(0, str(PROJECT_DIR / "src"))
 
 import boto3
-from aws_session import boto_session
 from botocore.exceptions import BotoCoreError, ClientError
-from operations import table, timestamp
-from pipeline_errors import PipelineError, describe_aws_error, is_not_found
 
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
+
+from aws_session import boto_session
+from operations import table, timestamp
+from pipeline_errors import PipelineError, describe_aws_error, is_not_found
 
 APPROVED = "Approved"
 NEW_STATUS = {"approve": APPROVED, "reject": "Rejected"}

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from unittest import mock
 
 import boto3
-from aws_session import pipeline_session
-from pipeline_errors import PipelineError
 
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
+
+from aws_session import pipeline_session
+from pipeline_errors import PipelineError
 
 # For the duration of an offline build only:
 OFFLINE_ENVIRONMENT = {

@@ -28,13 +28,14 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for the tests
     sys.path.insert(0, str(PROJECT_DIR / "src"))
 
-from aws_session import boto_session
 from botocore.exceptions import ClientError
+
+from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
+
+from aws_session import boto_session
 from definition_json import unified_diff
 from pipeline_errors import AWS_ERRORS, PipelineError, describe_aws_error, http_status, is_not_found, one_line
 from pipeline_parameters import execution_parameters, parse_assignments
-
-from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
 
 
 class Operations:

@@ -9,10 +9,10 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping
 
-from pipeline_errors import PipelineError
-
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE, ParameterSpec, Setting, Uri
+
+from pipeline_errors import PipelineError
 
 Value = str | int | float
 

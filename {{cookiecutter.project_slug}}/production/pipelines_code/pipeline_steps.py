@@ -52,6 +52,7 @@ from {{ cookiecutter.package_name }}.pipeline_spec import (
     Token,
     Uri,
 )
+
 from code_bundles import SERVING_SCRIPT, ShippedCode
 from container_images import sklearn_image, spark_image
 from pipeline_parameters import default_value
