@@ -1,7 +1,8 @@
 """A freshly generated project passes its own tooling, and can pull later template changes.
 
 - pre-commit, the docs build and both notebooks are green on a project generated with the
-  default answers, before anyone has touched it;
+  default answers, before anyone has touched it; the template repository passes its own
+  pre-commit hooks too;
 - cruft: a project created from a Git copy of the template notices a newer template commit
   (`cruft check`) and applies it (`cruft update -y`).
 
@@ -73,6 +74,16 @@ def test_pre_commit_passes_on_a_fresh_project(project: Path) -> None:
     assert "Failed" not in result.stdout
     assert "ruff check" in result.stdout
     assert "validate .gitlab-ci.yml" in result.stdout
+
+
+def test_pre_commit_passes_on_the_template_itself(tmp_path: Path) -> None:
+    """The template repository's own hooks, on a copy so that a fixer never edits the checkout."""
+    copy = Path(shutil.copytree(TEMPLATE_DIR, tmp_path / "template", ignore=NOT_IN_TEMPLATE))
+    run_ok(["git", "init", "--quiet"], copy)
+    run_ok(["git", "add", "--all"], copy)
+    result = run_ok([sys.executable, "-m", "pre_commit", "run", "--all-files", "--show-diff-on-failure"], copy)
+    assert "Failed" not in result.stdout
+    assert "ruff check" in result.stdout
 
 
 def test_docs_build_in_strict_mode(project: Path, tmp_path: Path) -> None:

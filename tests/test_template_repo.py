@@ -52,3 +52,19 @@ def test_template_tools_are_pinned() -> None:
     assert requirements
     unpinned = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9_.\[\],-]+==[A-Za-z0-9_.+-]+", line)]
     assert unpinned == []
+
+
+# Written with a group so that this file does not name the variables it looks for.
+STATIC_KEY_NAMES = re.compile(r"aws_(access_key_id|secret_access_key|session_token)", flags=re.IGNORECASE)
+NOT_SHIPPED = {".git", "build", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def test_no_static_aws_key_variable_anywhere() -> None:
+    """CI reaches AWS through a web identity; no file of the template or its docs names static keys."""
+    offenders = []
+    for path in TEMPLATE_DIR.rglob("*"):
+        if path.is_dir() or NOT_SHIPPED & set(path.relative_to(TEMPLATE_DIR).parts):
+            continue
+        found = STATIC_KEY_NAMES.findall(path.read_text(encoding="utf-8", errors="replace"))
+        offenders += [f"{path.relative_to(TEMPLATE_DIR)}: aws_{name}" for name in found]
+    assert offenders == []
