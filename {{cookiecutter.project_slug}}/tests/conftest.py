@@ -73,6 +73,19 @@ def offline(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
+@pytest.fixture
+def web_identity(monkeypatch, tmp_path) -> None:
+    """Credentials as CI gets them: a job token that STS exchanges for a role, no static keys.
+
+    Only for tests that point boto3 at a moto server (``AWS_ENDPOINT_URL``): moto's STS
+    accepts any token.
+    """
+    token = tmp_path / "web-identity-token"
+    token.write_text("a-ci-job-token", encoding="utf-8")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/tests-deploy")
+
+
 # --------------------------------------------------------------------------- sample data
 
 

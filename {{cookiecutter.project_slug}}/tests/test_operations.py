@@ -14,6 +14,8 @@ import urllib.request
 
 import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from {{ cookiecutter.package_name }}.config import load_config
@@ -33,19 +35,17 @@ SMALL_DEFINITION = json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps
 
 
 @pytest.fixture
-def moto_server(monkeypatch, tmp_path):
-    """A moto server on 127.0.0.1 and dummy credentials, for this test only."""
+def moto_server(monkeypatch, tmp_path, web_identity):
+    """A moto server on 127.0.0.1, reached with CI's kind of credentials, for this test only."""
     from moto.server import ThreadedMotoServer
 
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_DEFAULT_REGION", CONFIG.region)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     # The server logs every request; its log records would land in the output under test.
     monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -176,7 +176,8 @@ def test_describe_shows_the_execution_then_explains_the_missing_steps_call(deplo
 
 
 def test_describe_prints_one_row_per_step(monkeypatch):
-    client = boto3.client("sagemaker", region_name=CONFIG.region, aws_access_key_id="x", aws_secret_access_key="x")
+    # Stubbed answers: the request is never sent, so it need not be signed.
+    client = boto3.client("sagemaker", region_name=CONFIG.region, config=Config(signature_version=UNSIGNED))
     arn = f"arn:aws:sagemaker:{CONFIG.region}:123456789012:pipeline/{NAME}/execution/abc"
     started = datetime.datetime(2024, 5, 31, 6, 0, 0)
     out = io.StringIO()

@@ -63,12 +63,6 @@ def aws_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def dummy_credentials(monkeypatch, aws_environment):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-@pytest.fixture
 def moto_server(monkeypatch, aws_environment):
     """A moto server on 127.0.0.1, reached through AWS_ENDPOINT_URL like CI reaches its own."""
     from moto.server import ThreadedMotoServer
@@ -86,7 +80,7 @@ def moto_server(monkeypatch, aws_environment):
 
 
 @pytest.fixture
-def account(moto_server, dummy_credentials):
+def account(moto_server, web_identity):
     """The develop environment's bucket and execution role exist; returns a client factory."""
     session = boto3.Session(region_name=CONFIG.region)
     session.client("s3").create_bucket(
@@ -150,14 +144,8 @@ def test_deploying_twice_creates_then_updates_the_same_pipeline(account, cli):
     assert sagemaker.describe_pipeline(PipelineName=CONFIG.pipeline_name)["RoleArn"] == CONFIG.role_arn
 
 
-def test_deploy_with_web_identity_starts_an_execution_and_waits(account, cli, monkeypatch, tmp_path):
-    # CI's credentials: a web identity token exchanged for a role through STS, no static keys.
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    token = tmp_path / "token"
-    token.write_text("a-ci-job-token", encoding="utf-8")
-    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
-    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/gitlab-deploy")
+def test_deploy_with_web_identity_starts_an_execution_and_waits(account, cli, tmp_path):
+    # `account` gives the credentials CI has: a web identity token exchanged for a role through STS.
     output = tmp_path / "deployed.json"
 
     status, _, log = cli(
@@ -267,7 +255,7 @@ def test_missing_credentials_are_one_line(cli, aws_environment):
     assert "no AWS credentials found" in single_error_line(stderr)
 
 
-def test_missing_bucket_is_one_line(cli, moto_server, dummy_credentials):
+def test_missing_bucket_is_one_line(cli, moto_server, web_identity):
     status, _, stderr = cli("--environment", "develop")
 
     assert status == 1
@@ -275,7 +263,7 @@ def test_missing_bucket_is_one_line(cli, moto_server, dummy_credentials):
     assert f"S3 bucket '{CONFIG.storage.bucket}' (storage.bucket, develop) does not exist" in line
 
 
-def test_unknown_role_is_one_line(cli, moto_server, dummy_credentials):
+def test_unknown_role_is_one_line(cli, moto_server, web_identity):
     boto3.client("s3", region_name=CONFIG.region).create_bucket(
         Bucket=CONFIG.storage.bucket, CreateBucketConfiguration={"LocationConstraint": CONFIG.region}
     )
