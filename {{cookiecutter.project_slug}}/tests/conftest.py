@@ -78,12 +78,18 @@ def web_identity(monkeypatch, tmp_path) -> None:
     """Credentials as CI gets them: a job token that STS exchanges for a role, no static keys.
 
     Only for tests that point boto3 at a moto server (``AWS_ENDPOINT_URL``): moto's STS
-    accepts any token.
+    accepts any token. The role is in the develop environment's account and partition, as
+    CI's deploy role is.
     """
+    from {{ cookiecutter.package_name }}.config import load_config
+
+    # arn:<partition>:iam::<account>:role/<name>
+    arn_fields = load_config("develop").role_arn.split(":")
+    partition, account = arn_fields[1], arn_fields[4]
     token = tmp_path / "web-identity-token"
     token.write_text("a-ci-job-token", encoding="utf-8")
     monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
-    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/tests-deploy")
+    monkeypatch.setenv("AWS_ROLE_ARN", f"arn:{partition}:iam::{account}:role/tests-deploy")
 
 
 # --------------------------------------------------------------------------- sample data
