@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,9 +39,12 @@ def config():
     return load_config("develop")
 
 
+EXECUTION_ID = "local-20240601T120000Z-0a1b2c3d"
+
+
 def make_run(config, work_dir: Path, use_type: str = "train", **given) -> LocalRun:
     parameters = resolve_parameters(config, work_dir, {"UseType": use_type, "ExecutionDate": DATE, **given})
-    return LocalRun(config, work_dir, parameters)
+    return LocalRun(config, work_dir, parameters, execution_id=EXECUTION_ID)
 
 
 def mirror_root(config, work_dir: Path) -> Path:
@@ -140,8 +145,9 @@ def test_command_line_options_fill_the_parameters():
 def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
     """Every step's options as the spec defines them, with the local paths written out by hand."""
     root = mirror_root(config, work_dir)
-    train_sets = f"{root}/preprocess/train/{DATE}"
-    model = f"{root}/models/{DATE}/Train/output"
+    train_sets = f"{root}/preprocess/train/{DATE}/{EXECUTION_ID}"
+    model = f"{root}/models/{DATE}/{EXECUTION_ID}/Train/output"
+    evaluation = f"{root}/evaluation/{DATE}/{EXECUTION_ID}"
     return {
         "ETL": [
             "--input-uri", f"{root}/raw/train",
@@ -162,14 +168,14 @@ def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
         "Evaluate": [
             "--model-dir", model,
             "--test-dir", f"{train_sets}/test",
-            "--evaluation-dir", f"{root}/evaluation/{DATE}",
+            "--evaluation-dir", evaluation,
             "--decision-threshold", str(config.evaluation.decision_threshold),
             "--gate-metric", config.evaluation.metric,
             "--gate-threshold", str(config.evaluation.min_value),
         ],
         "Publish": [
             "--model-dir", model,
-            "--evaluation-dir", f"{root}/evaluation/{DATE}",
+            "--evaluation-dir", evaluation,
             "--output-dir", f"{root}/models/latest",
             "--execution-date", DATE,
         ],
@@ -186,6 +192,29 @@ def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
             "--execution-date", DATE,
         ],
     }  # fmt: skip
+
+
+def test_two_train_runs_of_one_date_keep_their_data_model_and_evaluation_apart(config, tmp_path):
+    parameters = resolve_parameters(config, tmp_path, {"UseType": "train", "ExecutionDate": DATE})
+    first, second = LocalRun(config, tmp_path, parameters), LocalRun(config, tmp_path, parameters)
+    assert first.execution_id != second.execution_id
+
+    def location(run: LocalRun, step: str, channel: str) -> Path:
+        return local_runner.output_location(run, PIPELINE.step(step), channel)
+
+    for step, channel in [("PreprocessTrain", "train"), ("Train", "model"), ("Evaluate", "evaluation")]:
+        assert location(first, step, channel) != location(second, step, channel)
+        assert first.execution_id in location(first, step, channel).parts
+    # What predict runs read, and what they write, stays keyed by the date alone.
+    assert location(first, "Publish", "latest") == location(second, "Publish", "latest")
+    assert location(first, "Predict", "predictions") == location(second, "Predict", "predictions")
+
+
+def test_execution_ids_sort_by_start_time():
+    earlier = local_runner.new_execution_id(datetime.datetime(2024, 6, 1, 23, 59, 59, tzinfo=datetime.UTC))
+    later = local_runner.new_execution_id(datetime.datetime(2024, 6, 2, 0, 0, 0, tzinfo=datetime.UTC))
+    assert re.fullmatch(r"local-20240601T235959Z-[0-9a-f]{8}", earlier)
+    assert earlier < later
 
 
 @pytest.mark.parametrize("step", PIPELINE.steps, ids=lambda step: step.name)
@@ -216,7 +245,7 @@ def test_the_etl_of_a_predict_run_reads_and_writes_the_predict_locations(config,
 def test_training_gets_the_training_toolkit_contract(config, tmp_path):
     run = make_run(config, tmp_path, NEstimators=25)
     train = PIPELINE.step("Train")
-    sets = mirror_root(config, tmp_path) / "preprocess" / "train" / DATE
+    sets = mirror_root(config, tmp_path) / "preprocess" / "train" / DATE / EXECUTION_ID
 
     assert local_runner.render_hyperparameters(run, train) == [
         "--n-estimators",
@@ -275,13 +304,13 @@ def test_training_runs_the_script_with_the_contract_and_tars_its_model(config, t
 
     local_runner.run_training_step(run, PIPELINE.step("Train"))
 
-    model = mirror_root(config, tmp_path / "work") / "models" / DATE / "Train" / "output" / "model.tar.gz"
+    model = mirror_root(config, tmp_path / "work") / "models" / DATE / EXECUTION_ID / "Train/output/model.tar.gz"
     with tarfile.open(model) as archive:
         assert archive.getnames() == ["seen.json"]
         seen = json.load(archive.extractfile("seen.json"))
     assert seen["argv"] == local_runner.render_hyperparameters(run, PIPELINE.step("Train"))
     assert seen["env"]["SM_CHANNEL_TRAIN"] == str(
-        mirror_root(config, tmp_path / "work") / "preprocess/train" / DATE / "train"
+        mirror_root(config, tmp_path / "work") / "preprocess/train" / DATE / EXECUTION_ID / "train"
     )
     assert not Path(seen["env"]["SM_MODEL_DIR"]).exists()  # the job's scratch space is gone
 
@@ -343,7 +372,7 @@ def test_a_step_whose_input_is_missing_names_it_and_its_producer(config, tmp_pat
 
 
 def write_evaluation(config, work_dir: Path, metrics: dict) -> Path:
-    path = mirror_root(config, work_dir) / "evaluation" / DATE / "evaluation.json"
+    path = mirror_root(config, work_dir) / "evaluation" / DATE / EXECUTION_ID / "evaluation.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"metrics": metrics}), encoding="utf-8")
     return path
@@ -405,14 +434,22 @@ def local_runs(tmp_path_factory, config):
     return {"root": mirror_root(config, work_dir), "train": train, "predict": predict}
 
 
+def execution_id_of(run: subprocess.CompletedProcess) -> str:
+    """The run id the local runner announces in its first line."""
+    match = re.search(r"^Local \w+ run (local-\S+) of ", run.stdout, re.MULTILINE)
+    assert match, show(run)
+    return match.group(1)
+
+
 @pytest.mark.spark
 def test_train_run_writes_model_evaluation_and_published_model(local_runs, config):
     root, train = local_runs["root"], local_runs["train"]
     assert train.returncode == 0, show(train)
+    run_id = execution_id_of(train)
 
-    with tarfile.open(root / "models" / DATE / "Train" / "output" / "model.tar.gz") as archive:
+    with tarfile.open(root / "models" / DATE / run_id / "Train" / "output" / "model.tar.gz") as archive:
         assert "model.joblib" in archive.getnames()
-    evaluation = json.loads((root / "evaluation" / DATE / "evaluation.json").read_text(encoding="utf-8"))
+    evaluation = json.loads((root / "evaluation" / DATE / run_id / "evaluation.json").read_text(encoding="utf-8"))
     assert evaluation["metrics"][config.evaluation.metric] >= config.evaluation.min_value
     assert sorted(path.name for path in (root / "models" / "latest").iterdir()) == [
         "evaluation.json",
@@ -426,11 +463,12 @@ def test_train_run_writes_model_evaluation_and_published_model(local_runs, confi
 @pytest.mark.spark
 def test_train_run_reports_each_step_its_timing_and_where_the_results_are(local_runs):
     output = local_runs["train"].stdout
+    run_id = execution_id_of(local_runs["train"])
     for number, name in enumerate(["ETL", "PreprocessTrain", "Train", "Evaluate", "Publish"], start=1):
         assert f"[{number}/5] {name} done in " in output
     assert "QualityGate: " in output
-    assert f"models/{DATE}/Train/output/model.tar.gz" in output
-    assert f"evaluation/{DATE}/evaluation.json" in output
+    assert f"models/{DATE}/{run_id}/Train/output/model.tar.gz" in output
+    assert f"evaluation/{DATE}/{run_id}/evaluation.json" in output
 
 
 @pytest.mark.spark
@@ -461,7 +499,7 @@ def test_a_model_below_the_threshold_is_not_published_and_predict_refuses(tmp_pa
     assert "is below the threshold 0.99 (evaluation.min_value); the model was not published." in train.stderr
     assert "] Publish (" not in train.stdout
     root = mirror_root(load_config("develop", config_dir), work_dir)
-    assert (root / "evaluation" / DATE / "evaluation.json").is_file()
+    assert (root / "evaluation" / DATE / execution_id_of(train) / "evaluation.json").is_file()
     assert not (root / "models" / "latest").exists()
 
     predict = run_locally(work_dir, "predict", PREDICT_DATE, PREDICT_ROWS, "--config-dir", str(config_dir))

@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, EnvironmentConf
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     LATEST_MODEL,
     PIPELINE,
+    ExecutionId,
     InputPath,
     OutputPath,
     Param,
@@ -126,6 +127,8 @@ def expected_token(token, config: EnvironmentConfig):
         return as_string(token.name)
     if isinstance(token, Setting):
         return str(config.setting(token.path))
+    if isinstance(token, ExecutionId):
+        return {"Get": "Execution.PipelineExecutionId"}
     if isinstance(token, Uri):
         return expected_uri(token, config)
     if isinstance(token, InputPath):

@@ -25,6 +25,7 @@ from sagemaker.core.shapes import (
 from sagemaker.core.spark.processing import PySparkProcessor
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, SourceCode, StoppingCondition
 from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
@@ -39,6 +40,7 @@ from sagemaker.train import ModelTrainer
 from {{ cookiecutter.package_name }} import training_metrics
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
 from {{ cookiecutter.package_name }}.pipeline_spec import (
+    ExecutionId,
     InputPath,
     OutputPath,
     Param,
@@ -89,6 +91,8 @@ class BuildContext:
             return self.parameters[token.name].to_string()
         if isinstance(token, Setting):
             return str(self.config.setting(token.path))
+        if isinstance(token, ExecutionId):
+            return ExecutionVariables.PIPELINE_EXECUTION_ID
         if isinstance(token, Uri):
             return self.uri(token)
         if isinstance(token, InputPath):

@@ -137,10 +137,10 @@ def fetch(s3: BaseClient, registered: RegisteredModel) -> PublishedModel:
     with tempfile.TemporaryDirectory(prefix="approved-model-") as scratch:
         archive = download(s3, registered.model_uri, Path(scratch) / ARCHIVE, f"the model of {registered.version}")
         if evaluation.get("model_sha256") != sha256(archive):
-            # evaluation/<date>/ is shared by the train runs of one ExecutionDate: a later one overwrites it.
+            # Each execution writes its own evaluation; a mismatch means the files were changed since.
             raise StepError(
                 f"{registered.evaluation_uri}: evaluates another model than {registered.model_uri} "
-                f"({registered.version}), as when a later train run of the same date replaced it; "
+                f"({registered.version}): one of the two was changed after registration; "
                 "approve a newer version"
             )
         try:

@@ -30,6 +30,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from {{ cookiecutter.package_name }} import pipeline_spec
@@ -51,6 +52,7 @@ from {{ cookiecutter.package_name }}.config import (
 from {{ cookiecutter.package_name }}.packaging import build_package
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     PIPELINE,
+    ExecutionId,
     InputPath,
     OutputPath,
     Param,
@@ -109,6 +111,12 @@ class LocalRunError(Exception):
 # --------------------------------------------------------------------------- values
 
 
+def new_execution_id(now: datetime.datetime | None = None) -> str:
+    """A new run's id: sorts by start time, and two runs started in the same second still differ."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return f"local-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
 @dataclass(frozen=True)
 class LocalRun:
     """What one local run needs to turn the spec's tokens into local values."""
@@ -117,6 +125,8 @@ class LocalRun:
     work_dir: Path
     parameters: dict[str, str | int | float]
     spec: PipelineSpec = PIPELINE
+    # Plays the part of SageMaker's PIPELINE_EXECUTION_ID: every run has its own.
+    execution_id: str = field(default_factory=new_execution_id)
 
     @property
     def use_type(self) -> str:
@@ -139,12 +149,14 @@ def setting_value(run: LocalRun, setting: Setting) -> str | int | float:
     return local_location(run.work_dir, value) if isinstance(value, str) else value
 
 
-def resolve(run: LocalRun, token: str | Param | Setting | Uri) -> str | int | float:
-    """The local value of a parameter, setting, location or literal."""
+def resolve(run: LocalRun, token: str | Param | Setting | ExecutionId | Uri) -> str | int | float:
+    """The local value of a parameter, setting, execution id, location or literal."""
     if isinstance(token, Param):
         return run.parameters[token.name]
     if isinstance(token, Setting):
         return setting_value(run, token)
+    if isinstance(token, ExecutionId):
+        return run.execution_id
     if isinstance(token, Uri):
         return "".join(str(resolve(run, part)) for part in token.parts)
     return token
@@ -661,7 +673,10 @@ def main(argv: list[str] | None = None) -> int:
         work_dir = arguments.work_dir.resolve()
         given = {parameter.name: getattr(arguments, parameter.name) for parameter in PIPELINE.parameters}
         run = LocalRun(config, work_dir, resolve_parameters(config, work_dir, given))
-        print(f"Local {run.use_type} run of {config.environment}, storage mirrored under {shown(work_dir / 's3')}")
+        print(
+            f"Local {run.use_type} run {run.execution_id} of {config.environment}, "
+            f"storage mirrored under {shown(work_dir / 's3')}"
+        )
         timings = run_pipeline(run, arguments.rows)
     except (ConfigError, LocalRunError) as error:
         print(f"\nerror: {error}", file=sys.stderr)

@@ -14,15 +14,16 @@ below, so a step, an argument or a storage location exists in both or in neither
 
 Tokens used in arguments and locations, and what each becomes:
 
-==============  ===========================================  ======================================
-token           on SageMaker                                 locally
-==============  ===========================================  ======================================
-``Param``       a pipeline parameter                         the value given to the runner
-``Setting``     a value from the environment config          the same value
-``Uri``         ``Join`` of its parts (an ``s3://`` URI)      the same parts joined (a local path)
-``InputPath``   ``/opt/ml/processing/input/<channel>``       the local path of that input
-``OutputPath``  ``/opt/ml/processing/output/<channel>``      the local path of that output
-==============  ===========================================  ======================================
+===============  ==============================================  =====================================
+token            on SageMaker                                    locally
+===============  ==============================================  =====================================
+``Param``        a pipeline parameter                            the value given to the runner
+``Setting``      a value from the environment config             the same value
+``ExecutionId``  the execution's id (``PIPELINE_EXECUTION_ID``)  the run's id, ``local-<UTC time>-<hex>``
+``Uri``          ``Join`` of its parts (an ``s3://`` URI)         the same parts joined (a local path)
+``InputPath``    ``/opt/ml/processing/input/<channel>``          the local path of that input
+``OutputPath``   ``/opt/ml/processing/output/<channel>``         the local path of that output
+===============  ==============================================  =====================================
 
 The *current model*, which the predict branch scores with, is the published one
 (``models/latest``), except on SageMaker with ``registry.enabled``: there it is the newest
@@ -56,10 +57,19 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class ExecutionId:
+    """The id of the pipeline execution, different for every run.
+
+    Train outputs are keyed by it as well as by the date: two train runs of one ExecutionDate
+    then keep apart the data, model and evaluation that the Model Registry links together.
+    """
+
+
+@dataclass(frozen=True)
 class Uri:
     """A storage location: its parts are concatenated (``s3://...`` on SageMaker, a path locally)."""
 
-    parts: tuple[str | Param | Setting, ...]
+    parts: tuple[str | Param | Setting | ExecutionId, ...]
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ class OutputPath:
     channel: str
 
 
-Token = str | Param | Setting | Uri | InputPath | OutputPath
+Token = str | Param | Setting | ExecutionId | Uri | InputPath | OutputPath
 Source = Uri | StepOutput
 
 
@@ -186,14 +196,15 @@ class PipelineSpec:
 OUTPUT = Param("OutputDataUri")
 DATE = Param("ExecutionDate")
 USE_TYPE = Param("UseType")
+EXECUTION = ExecutionId()
 
 RAW_DATA = Uri((Param("InputDataUri"), "/", USE_TYPE))
 FEATURES = Uri((OUTPUT, "/features/", USE_TYPE))
 FEATURES_OF_DATE = Uri((OUTPUT, "/features/", USE_TYPE, "/execution_date=", DATE))
-TRAIN_SETS = Uri((OUTPUT, "/preprocess/train/", DATE))
+TRAIN_SETS = Uri((OUTPUT, "/preprocess/train/", DATE, "/", EXECUTION))
 PREDICT_SET = Uri((OUTPUT, "/preprocess/predict/", DATE))
-MODELS = Uri((OUTPUT, "/models/", DATE))
-EVALUATION = Uri((OUTPUT, "/evaluation/", DATE))
+MODELS = Uri((OUTPUT, "/models/", DATE, "/", EXECUTION))
+EVALUATION = Uri((OUTPUT, "/evaluation/", DATE, "/", EXECUTION))
 LATEST_MODEL = Uri((OUTPUT, "/models/latest"))
 PREDICTIONS = Uri((OUTPUT, "/predictions/", DATE))
 
