@@ -7,6 +7,7 @@ DEMO_PROJECT := $(DEMO_DIR)/ancillary-propensity
 NODE_DIR := build/node
 GITLAB_CI_LOCAL := $(NODE_DIR)/node_modules/.bin/gitlab-ci-local
 TEMPLATE_PYPROJECT := {{cookiecutter.project_slug}}/pyproject.toml
+TEMPLATE_CONSTRAINTS := {{cookiecutter.project_slug}}/constraints.txt
 
 .DEFAULT_GOAL := help
 .PHONY: help venv tools demo test lint bench clean
@@ -15,13 +16,14 @@ help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 # One virtualenv holds the template's test tools and the generated project's
-# dependencies (read from the rendered pyproject.toml), installed once.
-$(VENV)/.installed: requirements-dev.txt $(TEMPLATE_PYPROJECT) tools/project_requirements.py
+# dependencies (read from the rendered pyproject.toml), installed once. Both installs take the
+# versions of the generated project's constraints.txt, as a generated project's installs do.
+$(VENV)/.installed: requirements-dev.txt $(TEMPLATE_PYPROJECT) $(TEMPLATE_CONSTRAINTS) tools/project_requirements.py
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt -c '$(TEMPLATE_CONSTRAINTS)'
 	$(PYTHON) tools/project_requirements.py > build/project-requirements.txt
-	$(PYTHON) -m pip install --quiet -r build/project-requirements.txt
+	$(PYTHON) -m pip install --quiet -r build/project-requirements.txt -c '$(TEMPLATE_CONSTRAINTS)'
 	touch $@
 
 venv: $(VENV)/.installed ## Create build/venv (template tools + generated project dependencies)

@@ -90,10 +90,12 @@ def venv_size(venv: Path) -> tuple[int, int]:
 
 
 def dependencies_fingerprint(line: str, project: Project) -> str:
-    """Changes with what ``line`` installs: the command and pyproject.toml's dependencies (not its tool settings)."""
+    """Changes with what ``line`` installs: the command, pyproject.toml's dependencies (not its tool
+    settings) and the versions of constraints.txt."""
     pyproject = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
     dependencies = {key: pyproject["project"].get(key) for key in ("dependencies", "optional-dependencies")}
-    wanted = [line, pyproject.get("build-system"), dependencies]
+    constraints = (project.root / "constraints.txt").read_text(encoding="utf-8")
+    wanted = [line, pyproject.get("build-system"), dependencies, constraints]
     return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 

@@ -321,7 +321,20 @@ def test_deploy_jobs_are_keyless_serial_and_never_interrupted(generate, producti
     assert config["deploy-production"]["environment"]["deployment_tier"] == "production"
     assert ("manual_confirmation" in config["deploy-production"]) is (production_deploy == "manual")
     # Only the pipeline extra: no Spark, no test tools in the deploy job.
-    assert 'python -m pip install --quiet -e ".[pipeline]"' in config[".deploy"]["before_script"]
+    assert 'python -m pip install --quiet -c constraints.txt -e ".[pipeline]"' in config[".deploy"]["before_script"]
+
+
+def test_every_install_applies_the_constraints_and_its_cache_follows_them(generate):
+    config = ci_config(generate())
+
+    for job in ("test", ".deploy"):
+        installs = [line for line in config[job]["before_script"] if "pip install" in line]
+        assert installs, job
+        assert all("-c constraints.txt" in line for line in installs), job
+        # The pip cache is renewed when the versions it holds change.
+        assert "constraints.txt" in config[job]["cache"]["key"]["files"], job
+        # GitLab takes at most two files in cache:key:files (the schema allows more).
+        assert len(config[job]["cache"]["key"]["files"]) <= 2, job
 
 
 def test_role_arns_and_audience_follow_the_answers(generate):
@@ -718,10 +731,9 @@ def test_a_broken_line_in_the_deploy_job_fails_the_run(generate, gitlab_ci_local
     project = git_copy(generate(), tmp_path / "project", "develop")
     config_file = project / ".gitlab-ci.yml"
     config = config_file.read_text()
-    assert 'python -m pip install --quiet -e ".[pipeline]"' in config
-    config_file.write_text(
-        config.replace('pip install --quiet -e ".[pipeline]"', 'pip instal --quiet -e ".[pipeline]"')
-    )
+    line = 'pip install --quiet -c constraints.txt -e ".[pipeline]"'
+    assert line in config
+    config_file.write_text(config.replace(line, line.replace("install", "instal")))
     git(project, "commit", "-q", "-am", "Typo in the deploy job")
 
     result = run_gitlab_ci_local(

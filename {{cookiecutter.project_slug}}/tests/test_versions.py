@@ -3,6 +3,7 @@
 The SageMaker scikit-learn image of ``images.sklearn_framework_version`` (base.yaml) runs
 the processing and training steps and serves the model; the local run and the tests use
 the ``local`` pins of pyproject.toml; the jobs install production/packages/requirements/.
+Every install of the project applies constraints.txt, so its pins must agree with pyproject.toml.
 """
 
 from __future__ import annotations
@@ -122,3 +123,48 @@ def test_step_requirements_list_what_the_step_imports_at_the_local_pins(script):
     assert step_pins == {name: project.get(name) for name in step_pins}
     if "scikit-learn" in step_pins:
         assert step_pins["scikit-learn"] == image_release()
+
+
+CONSTRAINTS = PROJECT / "constraints.txt"
+
+
+def canonical(name: str) -> str:
+    """The name pip compares: case, ``-``, ``_`` and ``.`` do not matter (``PyYAML`` is ``pyyaml``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def constraint_pins() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.-]*)==([A-Za-z0-9_.+!-]+)", line)
+        assert match, f"constraints.txt: {line!r} is not name==version"
+        name = canonical(match.group(1))
+        assert name not in found, f"constraints.txt pins {name} twice"
+        found[name] = match.group(2)
+    return found
+
+
+def test_constraints_are_one_pin_per_distribution():
+    assert constraint_pins(), "constraints.txt pins nothing"
+
+
+def test_constraints_pin_every_direct_dependency_at_its_pyproject_version():
+    # Every install runs with -c constraints.txt: a pin that disagrees would make it fail.
+    pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    constraints = constraint_pins()
+    direct = set()
+    for group, requirements in pyproject["project"]["optional-dependencies"].items():
+        for requirement in requirements:
+            match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]+\])?==(\S+)", requirement)
+            assert match, f"pyproject.toml [{group}]: {requirement!r} is not pinned with =="
+            name, version = canonical(match.group(1)), match.group(3)
+            direct.add(name)
+            assert constraints.get(name) == version, (
+                f"pyproject.toml [{group}] pins {name}=={version}, constraints.txt "
+                f"{'has ' + constraints[name] if name in constraints else 'lacks it'}: run `make constraints`"
+            )
+    assert set(constraints) > direct, "constraints.txt should pin what the direct dependencies bring too"
+    # The project itself installs from the checkout, whatever its version and name.
+    assert canonical(pyproject["project"]["name"]) not in constraints
