@@ -41,15 +41,22 @@ SCIKIT_LEARN_IN_IMAGE = {
 }
 
 
+def canonical(name: str) -> str:
+    """The name pip compares: case, ``-``, ``_`` and ``.`` do not matter (``PyYAML`` is ``pyyaml``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pins(lines: list[str]) -> dict[str, str]:
-    """``{"scikit-learn": "1.4.2", ...}`` from requirement lines of the form ``name==version``."""
-    found = {}
+    """``{"scikit-learn": "1.4.2", ...}`` from requirement lines ``name==version`` (or ``name[extra]==version``)."""
+    found: dict[str, str] = {}
     for line in lines:
         requirement = line.split("#", 1)[0].strip()
         if requirement:
-            match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([A-Za-z0-9_.+-]+)", requirement)
+            match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\[[^\]]+\])?==([A-Za-z0-9_.+!-]+)", requirement)
             assert match, f"{requirement!r} is not pinned with =="
-            found[match.group(1).lower()] = match.group(2)
+            name = canonical(match.group(1))
+            assert name not in found, f"{name} is pinned twice"
+            found[name] = match.group(2)
     return found
 
 
@@ -106,7 +113,7 @@ def imported_distributions(path: Path, seen: set[Path] | None = None) -> set[str
                 if source.is_file() and source not in seen:
                     found |= imported_distributions(source, seen)
             elif top not in sys.stdlib_module_names and top != "__future__":
-                found |= {name.lower() for name in distributions_by_module().get(top, [top])}
+                found |= {canonical(name) for name in distributions_by_module().get(top, [top])}
     return found
 
 
@@ -128,22 +135,8 @@ def test_step_requirements_list_what_the_step_imports_at_the_local_pins(script):
 CONSTRAINTS = PROJECT / "constraints.txt"
 
 
-def canonical(name: str) -> str:
-    """The name pip compares: case, ``-``, ``_`` and ``.`` do not matter (``PyYAML`` is ``pyyaml``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def constraint_pins() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.-]*)==([A-Za-z0-9_.+!-]+)", line)
-        assert match, f"constraints.txt: {line!r} is not name==version"
-        name = canonical(match.group(1))
-        assert name not in found, f"constraints.txt pins {name} twice"
-        found[name] = match.group(2)
-    return found
+    return pins(CONSTRAINTS.read_text(encoding="utf-8").splitlines())
 
 
 def test_constraints_are_one_pin_per_distribution():
@@ -155,11 +148,8 @@ def test_constraints_pin_every_direct_dependency_at_its_pyproject_version():
     pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
     constraints = constraint_pins()
     direct = set()
-    for group, requirements in pyproject["project"]["optional-dependencies"].items():
-        for requirement in requirements:
-            match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]+\])?==(\S+)", requirement)
-            assert match, f"pyproject.toml [{group}]: {requirement!r} is not pinned with =="
-            name, version = canonical(match.group(1)), match.group(3)
+    for group in pyproject["project"]["optional-dependencies"]:
+        for name, version in group_pins(group).items():
             direct.add(name)
             assert constraints.get(name) == version, (
                 f"pyproject.toml [{group}] pins {name}=={version}, constraints.txt "
