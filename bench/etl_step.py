@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from project import EXECUTION_DATE
+
 EMPTY_JOB = Path(__file__).resolve().parent / "spark_empty_job.py"
 
 
@@ -28,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--package", required=True, help="the generated project's package name")
     parser.add_argument("--work-dir", type=Path, required=True, help="the runner's work dir (holds the S3 mirror)")
     parser.add_argument("--input-data-uri", required=True, help="holds train/bookings and train/customers")
-    parser.add_argument("--execution-date", default="2024-06-01")
+    parser.add_argument("--execution-date", default=EXECUTION_DATE)
     parser.add_argument("--empty-job", action="store_true", help="submit an empty job instead of the ETL")
     return parser.parse_args(argv)
 

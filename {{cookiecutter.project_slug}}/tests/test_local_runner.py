@@ -30,6 +30,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = local_runner.PACKAGE_NAME
 DATE = "2024-06-01"
 PREDICT_DATE = "2024-06-02"
+EXECUTION_ID = "local-20240601T120000Z-0a1b2c3d"
 TRAIN_ROWS = 600
 PREDICT_ROWS = 300
 
@@ -37,9 +38,6 @@ PREDICT_ROWS = 300
 @pytest.fixture(scope="module")
 def config():
     return load_config("develop")
-
-
-EXECUTION_ID = "local-20240601T120000Z-0a1b2c3d"
 
 
 def make_run(config, work_dir: Path, use_type: str = "train", **given) -> LocalRun:
