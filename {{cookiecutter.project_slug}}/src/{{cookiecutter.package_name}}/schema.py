@@ -1,110 +1,87 @@
-"""The columns of the data: the two raw sources and the feature table the ETL writes.
+"""The tables the steps pass to each other, derived from the data contract (``contract.py``).
 
-Reference use case: will an airline booking add a checked bag? The raw data comes in two
-related CSV sources, ``bookings`` and ``customers``, joined on ``customer_id``. The ETL
-turns them into the *feature table*: one row per booking, the model's inputs, and (for
-training data only) the label.
-
-This module describes, and checks column names against the description; the Spark ETL
-imports it too, so it uses the standard library alone.
+The ETL turns the raw sources into the *feature table*: one row per id, the model's inputs,
+and (for training data only) the label. Preprocess turns it into model matrices, predict
+into predictions. This module names their columns and checks column names against them;
+the Spark ETL imports it too, so it uses the standard library alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from {{ cookiecutter.package_name }} import contract as data_contract
+from {{ cookiecutter.package_name }}.contract import Column, Contract
 from {{ cookiecutter.package_name }}.errors import StepError
 
-ColumnType = Literal["string", "integer", "double", "date"]
 UseType = Literal["train", "predict"]
 
 USE_TYPES: tuple[UseType, ...] = ("train", "predict")
 SHOWN_NAMES = 5  # column names an error lists before "and N more"
 # The ETL partitions the feature table by this column (values are YYYY-MM-DD dates).
 PARTITION_COLUMN = "execution_date"
+MODEL_VERSION_COLUMN = "model_version"
+PREDICTED_CLASS_COLUMN = "predicted_class"
+PROBABILITY_COLUMN = "probability"  # binary: probability of the positive class
+PREDICTION_COLUMN = "prediction"  # regression
+
+__all__ = ["Column", "Contract", "UseType", "contract"]
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: ColumnType
-    description: str
+def contract() -> Contract:
+    """The project's data contract (read once per process)."""
+    return data_contract.load()
 
 
-ID_COLUMN = "booking_id"
-BOOKING_ID = Column(ID_COLUMN, "string", "Booking reference, unique per booking")
-LABEL = Column("bought_bag", "integer", "1 if the booking added a checked bag, else 0 (training data only)")
-
-BOOKING_COLUMNS: tuple[Column, ...] = (
-    BOOKING_ID,
-    Column("customer_id", "string", "Loyalty-programme member; empty for guest bookings"),
-    Column("booking_date", "date", "Day the booking was made"),
-    Column("departure_date", "date", "Day of the (first) flight"),
-    Column("origin", "string", "IATA code of the departure airport"),
-    Column("destination", "string", "IATA code of the arrival airport"),
-    Column("cabin", "string", "economy, premium_economy or business"),
-    Column("fare", "double", "Total fare paid for all passengers, EUR"),
-    Column("passengers", "integer", "Passengers on the booking"),
-    Column("channel", "string", "web, mobile_app, travel_agent or call_center"),
-    Column("days_to_departure", "integer", "Days between booking and departure"),
-)
-
-CUSTOMER_COLUMNS: tuple[Column, ...] = (
-    Column("customer_id", "string", "Loyalty-programme member"),
-    Column("loyalty_tier", "string", "none, silver, gold or platinum"),
-    Column("home_airport", "string", "IATA code of the member's home airport"),
-    Column("age_band", "string", "18-24, 25-34, 35-44, 45-54, 55-64 or 65+"),
-    Column("signup_date", "date", "Day the member joined the programme"),
-    Column("previous_bookings", "integer", "Bookings the member made in the previous two years"),
-)
-
-# The model's inputs, in the order the feature table holds them. Strings are categories,
-# numbers are used as they are (missing values are imputed by the transformer).
-FEATURE_COLUMNS: tuple[Column, ...] = (
-    Column("cabin", "string", "From the booking"),
-    Column("channel", "string", "From the booking"),
-    Column("destination", "string", "From the booking"),
-    Column("loyalty_tier", "string", "From the customer; empty for guest bookings"),
-    Column("age_band", "string", "From the customer; empty for guest bookings"),
-    Column("days_to_departure", "integer", "From the booking, or departure_date - booking_date"),
-    Column("departure_month", "integer", "1-12, month of departure_date"),
-    Column("departure_weekday", "integer", "1 (Monday) to 7 (Sunday), weekday of departure_date"),
-    Column("passengers", "integer", "From the booking"),
-    Column("fare_per_passenger", "double", "fare / passengers"),
-    Column("departs_from_home", "integer", "1 if origin is the customer's home airport, 0 if not; empty for guests"),
-    Column("customer_tenure_days", "integer", "booking_date - signup_date"),
-    Column("previous_bookings", "integer", "From the customer"),
-)
-
-FEATURE_NAMES: tuple[str, ...] = tuple(column.name for column in FEATURE_COLUMNS)
-CATEGORICAL_FEATURES: tuple[str, ...] = tuple(c.name for c in FEATURE_COLUMNS if c.type == "string")
-NUMERIC_FEATURES: tuple[str, ...] = tuple(c.name for c in FEATURE_COLUMNS if c.type != "string")
+def feature_table_columns(use_type: UseType, of: Contract | None = None) -> tuple[Column, ...]:
+    """Columns of the feature table: the id, the features, and the label when training."""
+    return (of or contract()).feature_table_columns(use_type)
 
 
-# What predict.py writes, one row per booking.
-PREDICTION_COLUMNS: tuple[Column, ...] = (
-    BOOKING_ID,
-    Column("probability", "double", "Probability that the booking adds a checked bag"),
-    Column("predicted_class", "integer", "1 if probability >= the decision threshold, else 0"),
-    Column("model_version", "string", "Version of the published model (manifest.json)"),
-    Column(PARTITION_COLUMN, "date", "Execution date of the run that scored the booking"),
-)
+def prediction_value_columns(classes: tuple[Any, ...] = (), of: Contract | None = None) -> tuple[Column, ...]:
+    """What predict.py writes for each row beside the id: per task, from the model's classes.
+
+    binary      ``probability`` (of the positive class) and ``predicted_class``
+    multiclass  ``probability_<class>`` for each class and ``predicted_class``
+    regression  ``prediction``
+    """
+    of = of or contract()
+    label_type = of.label_column.type
+    if of.task == "regression":
+        return (Column(PREDICTION_COLUMN, "double", "Predicted value of the label", safe_name=PREDICTION_COLUMN),)
+    if of.task == "binary":
+        probabilities = (
+            Column(
+                PROBABILITY_COLUMN,
+                "double",
+                f"Probability of {of.label.positive_class!r}",
+                safe_name=PROBABILITY_COLUMN,
+            ),
+        )
+    else:
+        probabilities = tuple(
+            Column(name, "double", f"Probability of {value!r}", safe_name=name)
+            for value in classes
+            for name in (data_contract.class_column(value),)
+        )
+    predicted = Column(PREDICTED_CLASS_COLUMN, label_type, "The most likely class", safe_name=PREDICTED_CLASS_COLUMN)
+    return (*probabilities, predicted)
 
 
-def booking_columns(use_type: UseType) -> tuple[Column, ...]:
-    """Columns of the raw bookings: only training data carries the label."""
-    return (*BOOKING_COLUMNS, LABEL) if use_type == "train" else BOOKING_COLUMNS
-
-
-def feature_table_columns(use_type: UseType) -> tuple[Column, ...]:
-    """Columns of the feature table: the booking id, the features, and the label when training."""
-    label = (LABEL,) if use_type == "train" else ()
-    return (BOOKING_ID, *FEATURE_COLUMNS, *label)
+def prediction_columns(classes: tuple[Any, ...] = (), of: Contract | None = None) -> tuple[Column, ...]:
+    """The predictions table: id, the task's values, the model version, the execution date."""
+    of = of or contract()
+    return (
+        of.main.column(of.id_column),
+        *prediction_value_columns(classes, of),
+        Column(MODEL_VERSION_COLUMN, "string", "Version of the published model", safe_name=MODEL_VERSION_COLUMN),
+        Column(PARTITION_COLUMN, "date", "Execution date of the run that scored the row", safe_name=PARTITION_COLUMN),
+    )
 
 
 def names(columns: tuple[Column, ...]) -> tuple[str, ...]:
-    return tuple(column.name for column in columns)
+    """Safe names: how the steps' tables spell the columns."""
+    return tuple(column.safe_name for column in columns)
 
 
 def check_names(
