@@ -78,11 +78,18 @@ def existing_project(root: Path) -> Project:
 # --------------------------------------------------------------------------- sample data
 
 
+# What the sample data follows: the generic generator, the data contract it reads, and the
+# starter's own generator if the contract names one (the default starter's lives in example/).
+GENERATOR_FILES = ("sample_data.py", "contract.py", "data_contract.yaml", "example/*.py")
+
+
 def generator_fingerprint(project: Project) -> str:
-    """Changes when the sample-data generator (or the schema it follows) does."""
+    """Changes when the sample-data generator, or the data contract it follows, does."""
     digest = hashlib.sha256()
-    for name in ("sample_data.py", "schema.py"):
-        digest.update((project.package_dir / name).read_bytes())
+    for pattern in GENERATOR_FILES:
+        for path in sorted(project.package_dir.glob(pattern)):
+            digest.update(path.relative_to(project.package_dir).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -24,6 +24,10 @@ MODEL_REGISTRY_FILES = (
     "tests/test_model_registry.py",
 )
 
+# The airline example's own code and tests (its sample generator, its business-logic tests):
+# a single-table project starts from its own table and keeps none of them.
+EXAMPLE_DIRS = ("tests/example", "src/{package_name}/example")
+
 
 def remove(root: Path, relative_paths: tuple[str, ...]) -> None:
     for relative in relative_paths:
@@ -44,11 +48,21 @@ def apply_model_registry(root: Path, model_registry: str) -> None:
         remove(root, MODEL_REGISTRY_FILES)
 
 
+def example_paths(package_name: str) -> tuple[str, ...]:
+    return tuple(path.format(package_name=package_name) for path in EXAMPLE_DIRS)
+
+
+def apply_starter(root: Path, starter: str, package_name: str) -> None:
+    if starter != "airline-bags":
+        remove(root, example_paths(package_name))
+
+
 def main() -> int:
     answers = json.loads(RENDERED_ANSWERS)
     root = Path.cwd()
     apply_license(root, answers["license"])
     apply_model_registry(root, answers["model_registry"])
+    apply_starter(root, answers["starter"], answers["package_name"])
     return 0
 
 

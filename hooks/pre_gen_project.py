@@ -58,7 +58,11 @@ CHOICES = {
     "production_deploy": ("manual", "automatic"),
     "model_registry": ("yes", "no"),
     "license": ("MIT", "Apache-2.0", "Proprietary"),
+    "starter": ("airline-bags", "single-table"),
+    "task": ("binary", "multiclass", "regression"),
 }
+# Starters whose example data fits only some tasks: the airline example's label is a yes/no bag.
+STARTER_TASKS = {"airline-bags": ("binary",)}
 
 # The rules call fullmatch(): with match(), "$" would also accept a trailing line break.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -239,6 +243,20 @@ def check_choice(field: str, value: str) -> str | None:
     return None
 
 
+def check_starter_task(starter: str, task: str) -> str | None:
+    # An unknown starter or task already has its own error line from check_choice.
+    tasks = STARTER_TASKS.get(starter)
+    if tasks is None or task not in CHOICES["task"] or task in tasks:
+        return None
+    fitting = [other for other in CHOICES["starter"] if task in STARTER_TASKS.get(other, CHOICES["task"])]
+    return bad(
+        "task",
+        task,
+        f"starter={starter} is {'/'.join(tasks)} only: answer task={tasks[0]}, "
+        f"or starter={' or starter='.join(fitting)} for a {task} model",
+    )
+
+
 def check_gitlab_url(value: str) -> str | None:
     if not GITLAB_URL_RE.fullmatch(value):
         return bad("gitlab_url", value, "an https:// URL without a trailing slash, e.g. https://gitlab.com")
@@ -286,6 +304,7 @@ def validate(answers: dict[str, str]) -> list[str]:
             SUPPORTED_SPARK_VERSIONS,
         ),
         *(check_choice(field, answers[field]) for field in CHOICES),
+        check_starter_task(answers["starter"], answers["task"]),
         check_gitlab_url(answers["gitlab_url"]),
         check_gitlab_project_path(answers["gitlab_project_path"]),
     ]

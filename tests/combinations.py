@@ -8,16 +8,22 @@ every combination; ``is_valid`` is the test suite's own statement of which ones
 the pre-generation hook must accept.
 
 - ``VALID``: every valid combination (all dimensions).
-- ``REFUSED``: every invalid combination of the free-text dimensions. Choice answers
-  never make a combination invalid, so refusals are generated with the default choices
-  instead of once per choice combination (which would only repeat the same refusal).
-- ``MOST_DIFFERENT``: the valid combination furthest from the defaults, with every
-  free-text answer changed too; its generated test suite is run in full.
+- ``RENDERED``: the valid combinations the tests render: every choice combination (with
+  the default free-text answers) and every free-text combination of the deployment
+  choices (with the default data answers). The free-text answers only change names,
+  accounts and partitions, which the data answers (``starter``, ``task``) never touch,
+  so the full product would render the same files again for every starter and task.
+- ``REFUSED``: every invalid combination of the free-text dimensions, with the default
+  choices, and every refused pair of data answers, with the default free text: a
+  refusal repeated once per other answer would only repeat the same error line.
+- ``MOST_DIFFERENT``: per starter, the valid combination furthest from the defaults, with
+  every free-text answer changed too; their generated test suites are run in full.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from template import COOKIECUTTER_JSON
@@ -27,6 +33,9 @@ from template import COOKIECUTTER_JSON
 REGION_PARTITIONS = {"eu-west-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov"}
 ROLE_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 BUCKET_LAYOUTS = ("separate", "shared")
+# The tests' own oracle of which tasks a starter's example data fits (unlisted: any task).
+STARTER_TASKS = {"airline-bags": ("binary",)}
+DATA_DIMENSIONS = ("starter", "task")
 
 CHOICE_DIMENSIONS = {field: tuple(values) for field, values in COOKIECUTTER_JSON.items() if isinstance(values, list)}
 FREE_TEXT_DIMENSIONS = {
@@ -36,6 +45,7 @@ FREE_TEXT_DIMENSIONS = {
 }
 DIMENSIONS = {**CHOICE_DIMENSIONS, **FREE_TEXT_DIMENSIONS}
 DEFAULTS = {dimension: values[0] for dimension, values in DIMENSIONS.items()}
+DATA_CHOICES = {dimension: DIMENSIONS[dimension] for dimension in DATA_DIMENSIONS}
 
 # Answers the "most different" project changes on top of its combination: names
 # with punctuation the hook allows, another account, a nested prefix, a self-hosted GitLab.
@@ -86,9 +96,18 @@ def make_combination(
     return Combination(id=case_id, values=values, overrides=overrides)
 
 
-def is_valid(values: dict[str, str]) -> bool:
+def free_text_is_valid(values: dict[str, str]) -> bool:
     """Role ARNs must live in the region's partition; the environments must not share a bucket."""
     return REGION_PARTITIONS[values["aws_region"]] == values["role_partition"] and values["bucket_layout"] != "shared"
+
+
+def data_is_valid(values: dict[str, str]) -> bool:
+    """The starter's example data must fit the task."""
+    return values["task"] in STARTER_TASKS.get(values["starter"], DIMENSIONS["task"])
+
+
+def is_valid(values: dict[str, str]) -> bool:
+    return free_text_is_valid(values) and data_is_valid(values)
 
 
 def product(dimensions: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:
@@ -101,12 +120,29 @@ def distance_from_defaults(values: dict[str, str]) -> int:
     return sum(values[dimension] != DEFAULTS[dimension] for dimension in DIMENSIONS)
 
 
+def at_defaults(values: dict[str, str], dimensions: Iterable[str]) -> bool:
+    return all(values[dimension] == DEFAULTS[dimension] for dimension in dimensions)
+
+
+def most_different(starter: str) -> Combination:
+    """The valid combination of this starter furthest from the defaults, every free-text answer changed.
+
+    Among equally distant combinations the last one wins: choices list the usual answer first.
+    """
+    candidates = [valid for valid in reversed(VALID) if valid.values["starter"] == starter]
+    values = max(candidates, key=lambda valid: distance_from_defaults(valid.values)).values
+    return make_combination(values, MOST_DIFFERENT_TEXT, case_id=f"most-different-{starter}")
+
+
 VALID = [make_combination(values) for values in product(DIMENSIONS) if is_valid(values)]
-REFUSED = [make_combination(values) for values in product(FREE_TEXT_DIMENSIONS) if not is_valid(values)]
+RENDERED = [
+    valid
+    for valid in VALID
+    if at_defaults(valid.values, FREE_TEXT_DIMENSIONS) or at_defaults(valid.values, DATA_DIMENSIONS)
+]
+REFUSED = [
+    *(make_combination(values) for values in product(FREE_TEXT_DIMENSIONS) if not free_text_is_valid(values)),
+    *(make_combination(values) for values in product(DATA_CHOICES) if not data_is_valid(values)),
+]
 DEFAULT = next(valid for valid in VALID if valid.values == DEFAULTS)
-# Among equally distant combinations the last one wins: choices list the usual answer first.
-MOST_DIFFERENT = make_combination(
-    max(reversed(VALID), key=lambda valid: distance_from_defaults(valid.values)).values,
-    MOST_DIFFERENT_TEXT,
-    case_id="most-different",
-)
+MOST_DIFFERENT = [most_different(starter) for starter in DIMENSIONS["starter"]]

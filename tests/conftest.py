@@ -23,7 +23,9 @@ from template import TEMPLATE_DIR, load_hook, render, render_from_replay, write_
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "generated_suite: runs a generated project's whole test suite (minutes; -m 'not generated_suite')"
+        "markers",
+        "generated_suite: runs a generated project's whole test suite or its local pipeline "
+        "(minutes; -m 'not generated_suite')",
     )
 
 

@@ -1,7 +1,8 @@
 """The exact file list of a generated project.
 
 tests/expected_files.txt lists every file of a project rendered with the default
-answers. The list for other answers is derived from it: the default package name and
+answers (the airline-bags starter, whose example code and tests the other starters
+drop). The list for other answers is derived from it: the default package name and
 slug are renamed, and the files the post-generation hook removes for those answers
 are dropped. After adding, renaming or removing a template file, refresh it with
 
@@ -45,6 +46,8 @@ def removed_by_post_gen(answers: dict[str, str]) -> tuple[str, ...]:
         removed += post_gen.LICENSE_FILES
     if answers["model_registry"] == "no":
         removed += post_gen.MODEL_REGISTRY_FILES
+    if answers["starter"] != "airline-bags":
+        removed += post_gen.example_paths(answers["package_name"])
     return removed
 
 

@@ -89,12 +89,17 @@ BAD_ANSWERS = [
     ("gitlab_project_path", "ancillary-propensity", "no group"),
     ("gitlab_project_path", "data science/ancillary", "space"),
     ("gitlab_project_path", "data-science/", "trailing slash"),
+    # Valid choices, so cookiecutter passes them; the default starter is the airline example.
+    ("task", "multiclass", "airline-bags is binary only"),
+    ("task", "regression", "airline-bags is binary only"),
 ]
 BAD_CHOICES = [
     ("production_deploy", "sometimes", "not a choice"),
     ("model_registry", "maybe", "not a choice"),
     ("license", "GPL-3.0", "not a choice"),
     ("license", "mit", "wrong case"),
+    ("starter", "two-tables", "not a choice"),
+    ("task", "ranking", "not a choice"),
 ]
 
 
@@ -133,6 +138,16 @@ def test_bad_choice_in_a_replay_file_is_refused(row, refused) -> None:
     stderr = refused({**answers(), field: value}, replay=True)
     assert_names_field(stderr, field)
     assert len(error_lines(stderr)) == 1
+
+
+def test_a_task_the_starter_cannot_do_names_both_answers_and_the_fix(refused) -> None:
+    stderr = refused({"starter": "airline-bags", "task": "regression"})
+    (line,) = error_lines(stderr)
+    match = ERROR_LINE.match(line)
+    assert (match["field"], match["value"]) == ("task", "'regression'")
+    assert "starter=airline-bags" in match["allowed"]
+    assert "task=binary" in match["allowed"]
+    assert "starter=single-table" in match["allowed"]
 
 
 def test_each_bad_answer_prints_one_line_per_bad_field(refused) -> None:

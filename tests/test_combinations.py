@@ -4,6 +4,7 @@ every invalid one is refused by the pre-generation hook and leaves nothing behin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -13,13 +14,16 @@ import yaml
 
 from combinations import (
     CHOICE_DIMENSIONS,
+    DATA_CHOICES,
     DEFAULT,
     DEFAULTS,
     DIMENSIONS,
     MOST_DIFFERENT,
     REFUSED,
     REGION_PARTITIONS,
-    VALID,
+    RENDERED,
+    STARTER_TASKS,
+    data_is_valid,
     is_valid,
     make_combination,
     product,
@@ -27,8 +31,13 @@ from combinations import (
 from expected_files import expected_files, project_files
 from template import answers, render, render_from_replay
 
-RENDERED = [pytest.param(valid, id=valid.id) for valid in [*VALID, MOST_DIFFERENT]]
+RENDERED_PARAMS = [pytest.param(combination, id=combination.id) for combination in [*RENDERED, *MOST_DIFFERENT]]
+MOST_DIFFERENT_PARAMS = [pytest.param(combination, id=combination.id) for combination in MOST_DIFFERENT]
+# The most different projects are left out: their typed answers talk about bookings on purpose.
+SINGLE_TABLE_PARAMS = [pytest.param(c, id=c.id) for c in RENDERED if c.values["starter"] == "single-table"]
 JINJA_MARKERS = ("{{", "{%", "{#")
+# Words of the airline example's data: a project started from another table must not meet them.
+AIRLINE_WORDS = re.compile(r"\b(bookings?|bought_bag|customers?|cabin|fares?|checked bags?)\b", re.IGNORECASE)
 
 
 def parse_yaml(text: str) -> None:
@@ -53,10 +62,36 @@ def text_files(project: Path) -> dict[Path, str]:
 
 
 def test_product_renders_every_choice_and_region() -> None:
-    for dimension in ("production_deploy", "model_registry", "license", "aws_region"):
-        assert {valid.values[dimension] for valid in VALID} == set(DIMENSIONS[dimension]), dimension
+    for dimension in (*CHOICE_DIMENSIONS, "aws_region"):
+        assert {valid.values[dimension] for valid in RENDERED} == set(DIMENSIONS[dimension]), dimension
     assert DEFAULT.values == DEFAULTS
-    assert is_valid(MOST_DIFFERENT.values)
+    assert DEFAULT in RENDERED
+
+
+def test_every_valid_starter_and_task_meets_every_other_choice() -> None:
+    """Data answers and deployment answers both shape the same files (the registry records metrics)."""
+    others = [dimension for dimension in CHOICE_DIMENSIONS if dimension not in DATA_CHOICES]
+    for dimension in others:
+        pairs = {(c.values["starter"], c.values["task"], c.values[dimension]) for c in RENDERED}
+        expected = {
+            (values["starter"], values["task"], value)
+            for values in product(DATA_CHOICES)
+            if data_is_valid(values)
+            for value in DIMENSIONS[dimension]
+        }
+        assert pairs == expected, dimension
+
+
+def test_each_starter_has_a_most_different_project() -> None:
+    assert [c.values["starter"] for c in MOST_DIFFERENT] == list(DIMENSIONS["starter"])
+    for combination in MOST_DIFFERENT:
+        starter = combination.values["starter"]
+        assert is_valid(combination.values)
+        # A shared bucket is never valid; the airline example is binary only.
+        kept = {"bucket_layout"} | ({"starter"} if starter == DEFAULTS["starter"] else set())
+        kept |= {"task"} if starter in STARTER_TASKS else set()
+        changed = {dimension for dimension in DIMENSIONS if combination.values[dimension] != DEFAULTS[dimension]}
+        assert changed == set(DIMENSIONS) - kept, combination.id
 
 
 def test_product_refuses_every_wrong_partition_and_a_shared_bucket() -> None:
@@ -71,6 +106,11 @@ def test_product_refuses_every_wrong_partition_and_a_shared_bucket() -> None:
     assert "shared" in {c.values["bucket_layout"] for c in REFUSED}
 
 
+def test_product_refuses_the_airline_example_for_any_task_but_binary() -> None:
+    refused_pairs = {(c.values["starter"], c.values["task"]) for c in REFUSED if not data_is_valid(c.values)}
+    assert refused_pairs == {("airline-bags", "multiclass"), ("airline-bags", "regression")}
+
+
 def test_hook_accepts_exactly_the_valid_combinations(pre_gen) -> None:
     """In-process check of the whole product, including the refusals that differ only in choices."""
     for values in product(DIMENSIONS):
@@ -78,7 +118,7 @@ def test_hook_accepts_exactly_the_valid_combinations(pre_gen) -> None:
         assert (errors == []) == is_valid(values), (values, errors)
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_file_set_is_exactly_the_expected_one(combination, rendered_project) -> None:
     project = rendered_project(combination)
     rendered = project_files(project)
@@ -89,7 +129,23 @@ def test_file_set_is_exactly_the_expected_one(combination, rendered_project) -> 
     assert unexpected == [], f"unexpected files {unexpected}; {refresh}"
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", SINGLE_TABLE_PARAMS)
+def test_a_single_table_project_holds_nothing_of_the_airline_example(combination, rendered_project) -> None:
+    """No example file, and no airline word in any file (the project's own description aside)."""
+    project = rendered_project(combination)
+    example_paths = [path for path in project_files(project) if "example" in path.split("/")]
+    assert example_paths == []
+    description = answers(combination.overrides)["description"]
+    mentions = [
+        f"{path.relative_to(project)}: {match.group(0)!r}"
+        for path, text in text_files(project).items()
+        if path.name != ".cookiecutter.json"
+        for match in AIRLINE_WORDS.finditer(text.replace(description, ""))
+    ]
+    assert mentions == []
+
+
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_no_empty_directory_is_left(combination, rendered_project) -> None:
     project = rendered_project(combination)
     empty = [
@@ -98,7 +154,7 @@ def test_no_empty_directory_is_left(combination, rendered_project) -> None:
     assert empty == []
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_nothing_is_left_unrendered(combination, rendered_project) -> None:
     project = rendered_project(combination)
     leftovers = [
@@ -110,7 +166,7 @@ def test_nothing_is_left_unrendered(combination, rendered_project) -> None:
     assert leftovers == []
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_python_compiles_and_passes_ruff(combination, rendered_project, project_python) -> None:
     project = rendered_project(combination)
     sources = sorted(project.rglob("*.py"))
@@ -130,7 +186,7 @@ def test_python_compiles_and_passes_ruff(combination, rendered_project, project_
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_yaml_json_and_toml_files_parse(combination, rendered_project) -> None:
     project = rendered_project(combination)
     errors, parsed_kinds = [], set()
@@ -147,7 +203,7 @@ def test_yaml_json_and_toml_files_parse(combination, rendered_project) -> None:
     assert {".json", ".toml", ".yaml"} <= parsed_kinds
 
 
-@pytest.mark.parametrize("combination", RENDERED)
+@pytest.mark.parametrize("combination", RENDERED_PARAMS)
 def test_replay_file_records_every_answer(combination, rendered_project) -> None:
     replay = json.loads((rendered_project(combination) / ".cookiecutter.json").read_text())["cookiecutter"]
     assert {field: value for field, value in replay.items() if not field.startswith("_")} == answers(
@@ -155,14 +211,15 @@ def test_replay_file_records_every_answer(combination, rendered_project) -> None
     )
 
 
-def test_replay_file_regenerates_the_same_project(tmp_path, cookiecutter_config) -> None:
+@pytest.mark.parametrize("combination", MOST_DIFFERENT_PARAMS)
+def test_replay_file_regenerates_the_same_project(combination, tmp_path, cookiecutter_config) -> None:
     """The replay file is what `cookiecutter --replay-file` (and a later update) starts from.
 
     Both renders happen here, back to back, so template edits made meanwhile cannot differ.
     """
     (tmp_path / "first").mkdir()
     (tmp_path / "again").mkdir()
-    project = render(tmp_path / "first", MOST_DIFFERENT.overrides, cookiecutter_config)
+    project = render(tmp_path / "first", combination.overrides, cookiecutter_config)
     again = render_from_replay(tmp_path / "again", project / ".cookiecutter.json", cookiecutter_config)
     assert again.name == project.name
     assert project_files(again) == project_files(project)
@@ -177,19 +234,27 @@ def test_invalid_combination_is_refused(combination, refused) -> None:
     expected_fields = {"develop_role_arn", "production_role_arn"} if wrong_partition else set()
     if combination.values["bucket_layout"] == "shared":
         expected_fields.add("production_s3_bucket")
+    if not data_is_valid(combination.values):
+        expected_fields.add("task")
     error_lines = [line for line in stderr.splitlines() if line.startswith("ERROR: ")]
     assert {line.removeprefix("ERROR: ").split("=", 1)[0] for line in error_lines} == expected_fields, stderr
+    if "task" in expected_fields:
+        # One line names both answers and the fix: the answer that fits, or the starter that fits.
+        (task_line,) = [line for line in error_lines if line.startswith("ERROR: task=")]
+        assert f"starter={combination.values['starter']}" in task_line
+        assert "task=binary" in task_line
 
 
-def test_every_free_text_answer_is_used(rendered_project) -> None:
+@pytest.mark.parametrize("combination", MOST_DIFFERENT_PARAMS)
+def test_every_free_text_answer_is_used(combination, rendered_project) -> None:
     """Each typed answer reaches a generated file other than the replay file.
 
-    Checked on the most different project, whose answers are all distinct from each
+    Checked on the most different projects, whose answers are all distinct from each
     other, so one answer cannot stand in for another (e.g. the two instance types).
     """
-    project = rendered_project(MOST_DIFFERENT)
+    project = rendered_project(combination)
     texts = [text for path, text in text_files(project).items() if path.name != ".cookiecutter.json"]
-    given = answers(MOST_DIFFERENT.overrides)
+    given = answers(combination.overrides)
     unused = [
         field
         for field, value in given.items()

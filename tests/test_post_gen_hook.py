@@ -42,10 +42,28 @@ def test_apply_model_registry(post_gen, tmp_path, model_registry, kept) -> None:
     assert project_files(tmp_path) == expected
 
 
+EXAMPLE_FILES = ["tests/example/test_rules.py", "src/pkg/example/__init__.py", "src/pkg/example/generator.py"]
+GENERIC_FILES = ["tests/test_train.py", "src/pkg/contract.py", "src/pkg/data_contract.yaml"]
+
+
+def test_example_paths_name_the_package(post_gen) -> None:
+    assert post_gen.example_paths("churn_model") == ("tests/example", "src/churn_model/example")
+
+
+@pytest.mark.parametrize(("starter", "kept"), [("airline-bags", True), ("single-table", False)])
+def test_apply_starter(post_gen, tmp_path, starter, kept) -> None:
+    make_tree(tmp_path, [*EXAMPLE_FILES, *GENERIC_FILES])
+    post_gen.apply_starter(tmp_path, starter, "pkg")
+    assert project_files(tmp_path) == ({*EXAMPLE_FILES, *GENERIC_FILES} if kept else set(GENERIC_FILES))
+    assert (tmp_path / "src" / "pkg" / "example").exists() == kept
+
+
 def test_main_removes_in_the_working_directory(post_gen, tmp_path, monkeypatch) -> None:
     """cookiecutter runs the hook inside the generated project."""
-    make_tree(tmp_path, [*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES, "README.md"])
-    chosen = {**answers(), "license": "Proprietary", "model_registry": "no"}
+    package = answers()["package_name"]
+    examples = [path.replace("/pkg/", f"/{package}/") for path in EXAMPLE_FILES]
+    make_tree(tmp_path, [*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES, *examples, "README.md"])
+    chosen = {**answers(), "license": "Proprietary", "model_registry": "no", "starter": "single-table"}
     monkeypatch.setattr(post_gen, "RENDERED_ANSWERS", json.dumps(chosen))
     monkeypatch.chdir(tmp_path)
     assert post_gen.main() == 0
@@ -53,11 +71,13 @@ def test_main_removes_in_the_working_directory(post_gen, tmp_path, monkeypatch) 
 
 
 def test_main_keeps_everything_for_the_default_answers(post_gen, tmp_path, monkeypatch) -> None:
-    make_tree(tmp_path, [*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES])
+    package = answers()["package_name"]
+    examples = [path.replace("/pkg/", f"/{package}/") for path in EXAMPLE_FILES]
+    make_tree(tmp_path, [*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES, *examples])
     monkeypatch.setattr(post_gen, "RENDERED_ANSWERS", json.dumps(answers()))
     monkeypatch.chdir(tmp_path)
     assert post_gen.main() == 0
-    assert project_files(tmp_path) == {*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES}
+    assert project_files(tmp_path) == {*post_gen.LICENSE_FILES, *post_gen.MODEL_REGISTRY_FILES, *examples}
 
 
 @pytest.mark.parametrize("list_name", ["LICENSE_FILES", "MODEL_REGISTRY_FILES"])
@@ -66,3 +86,25 @@ def test_removal_lists_name_files_the_template_renders(post_gen, rendered_projec
     rendered = project_files(rendered_project(DEFAULT))
     missing = [path for path in getattr(post_gen, list_name) if path not in rendered]
     assert missing == []
+
+
+def test_example_dirs_hold_files_of_the_default_render(post_gen, rendered_project) -> None:
+    rendered = project_files(rendered_project(DEFAULT))
+    empty = [
+        directory
+        for directory in post_gen.example_paths(answers()["package_name"])
+        if not any(path.startswith(f"{directory}/") for path in rendered)
+    ]
+    assert empty == []
+
+
+def test_the_airline_example_lives_only_in_the_example_dirs(post_gen, rendered_project) -> None:
+    """Whatever else the airline example adds would outlive the hook in a single-table project."""
+    example_dirs = post_gen.example_paths(answers()["package_name"])
+    rendered = project_files(rendered_project(DEFAULT))
+    stray = [
+        path
+        for path in rendered
+        if "example" in path and not any(path.startswith(f"{directory}/") for directory in example_dirs)
+    ]
+    assert stray == []

@@ -272,11 +272,37 @@ def test_check_framework_version(pre_gen) -> None:
     assert "a version SageMaker offers: 1.0, 2.0" in not_offered
 
 
-@pytest.mark.parametrize("field", ["production_deploy", "model_registry", "license"])
+@pytest.mark.parametrize("field", ["production_deploy", "model_registry", "license", "starter", "task"])
 def test_check_choice(pre_gen, field) -> None:
     for value in COOKIECUTTER_JSON[field]:
         assert pre_gen.check_choice(field, value) is None
     assert_error(pre_gen.check_choice(field, "other"), field)
+
+
+@pytest.mark.parametrize(
+    ("starter", "task"),
+    [
+        ("airline-bags", "binary"),
+        ("single-table", "binary"),
+        ("single-table", "multiclass"),
+        ("single-table", "regression"),
+        # Not a choice: check_choice reports these, once.
+        ("airline-bags", "ranking"),
+        ("two-tables", "multiclass"),
+    ],
+)
+def test_check_starter_task_accepts(pre_gen, starter, task) -> None:
+    assert pre_gen.check_starter_task(starter, task) is None
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_check_starter_task_refuses_the_airline_example_for_another_task(pre_gen, task) -> None:
+    error = pre_gen.check_starter_task("airline-bags", task)
+    assert_error(error, "task")
+    # Both answers and both ways out, on the one line.
+    assert "starter=airline-bags" in error
+    assert "answer task=binary" in error
+    assert f"starter=single-table for a {task} model" in error
 
 
 def test_choices_equal_cookiecutter_json(pre_gen) -> None:

@@ -8,10 +8,12 @@ copy them first.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +177,7 @@ def trained(tmp_path_factory, train_features_dir) -> TrainRun:
     # SageMaker tars the training job's model directory into model.tar.gz.
     run.model_dir.mkdir(parents=True)
     model_bundle.pack(run.extracted_dir, run.model_dir / model_bundle.ARCHIVE)
-    evaluate.evaluate(run.model_dir, run.test_dir, run.evaluation_dir, 0.5, "roc_auc", 0.7)
+    evaluate.evaluate(run.model_dir, run.test_dir, run.evaluation_dir)  # the task's default gate
     publish.publish(run.model_dir, run.evaluation_dir, run.latest_dir, EXECUTION_DATE)
     return run
 
@@ -208,6 +210,22 @@ def prepared_predict_dir(tmp_path_factory, trained, predict_features_dir) -> Pat
     predict_dir = tmp_path_factory.mktemp("preprocess") / "predict"
     preprocess.preprocess_predict(predict_features_dir, model_bundle.load_published(trained.latest_dir), predict_dir)
     return predict_dir
+
+
+@pytest.fixture
+def corrupt_model_dir(trained, tmp_path) -> Path:
+    """A readable model.tar.gz whose model.joblib is no pickle (unpickling it raises KeyError)."""
+    with tarfile.open(trained.model_dir / model_bundle.ARCHIVE) as original:
+        members = {member.name: original.extractfile(member).read() for member in original.getmembers()}
+    members[model_bundle.MODEL_FILE] = b"not a pickle"
+    directory = tmp_path / "corrupt-model"
+    directory.mkdir()
+    with tarfile.open(directory / model_bundle.ARCHIVE, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return directory
 
 
 # --------------------------------------------------------------------------- assertions

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from hashlib import sha256
 from pathlib import Path
 
 import boto3
-import numpy as np
+import pandas as pd
 import pytest
 from moto import mock_aws
 
-from {{ cookiecutter.package_name }} import approved_model, local_runner, model_bundle, tables
+from {{ cookiecutter.package_name }} import approved_model, local_runner, model_bundle, schema, tables
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
@@ -168,6 +169,19 @@ def test_an_evaluation_of_another_archive_is_refused(registry):
         approved_model.load_approved(GROUP, CONFIG.region)
 
 
+def test_a_corrupt_archive_is_one_error_naming_its_version(registry, corrupt_model_dir):
+    archive = (corrupt_model_dir / model_bundle.ARCHIVE).read_bytes()
+    uri = registry.upload("models/corrupt/model.tar.gz", archive)
+    registry.register(
+        APPROVED, evaluation={**registry.evaluation, "model_sha256": sha256(archive).hexdigest()}, model_uri=uri
+    )
+    with pytest.raises(StepError) as refused:
+        approved_model.load_approved(GROUP, CONFIG.region)
+    assert str(refused.value).startswith(f"{uri} ({version(1)}): ")
+    assert f"cannot load {model_bundle.MODEL_FILE}" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
 def test_a_model_that_failed_its_gate_is_refused_even_if_approved(registry):
     failed = {**registry.evaluation, "quality_gate": {**registry.evaluation["quality_gate"], "passed": False}}
     registry.register(APPROVED, evaluation=failed)
@@ -204,12 +218,12 @@ def test_both_predict_steps_score_with_the_approved_model(
     assert record == {"model_version": version(1)}
     predictions = tables.read_table(predictions_dir, "predictions")
     assert set(predictions["model_version"]) == {version(1)}
-    # The registered archive is the published one: the same rows, the same probabilities.
+    # The registered archive is the published one: the same rows, the same predictions.
     assert tables.read_table(predict_dir, "predict set").equals(tables.read_table(prepared_predict_dir, "predict set"))
-    published = predict.predict(
-        prepared_predict_dir, model_bundle.load_published(trained.latest_dir), tmp_path / "published", DATE
-    )
-    np.testing.assert_array_equal(predictions["probability"], published["probability"])
+    published_model = model_bundle.load_published(trained.latest_dir)
+    published = predict.predict(prepared_predict_dir, published_model, tmp_path / "published", DATE)
+    value_columns = list(schema.names(schema.prediction_value_columns(published_model.bundle.classes)))
+    pd.testing.assert_frame_equal(predictions[value_columns], published[value_columns], check_dtype=False)
 
 
 def test_a_version_approved_between_the_two_steps_is_refused(registry, predict_features_dir, tmp_path, expect_failure):

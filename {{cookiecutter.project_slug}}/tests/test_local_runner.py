@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -16,7 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import local_runner
+from {{ cookiecutter.package_name }} import contract as data_contract
+from {{ cookiecutter.package_name }} import local_runner, quality_gate, schema
 from {{ cookiecutter.package_name }}.config import DEFAULT_CONFIG_DIR, load_config
 from {{ cookiecutter.package_name }}.local_runner import (
     LocalRun,
@@ -68,10 +70,10 @@ def test_parameter_defaults_come_from_the_config_and_storage_from_the_mirror(con
 
 
 def test_given_parameters_win_and_s3_uris_land_in_the_mirror(config, tmp_path):
-    run = make_run(config, tmp_path, NEstimators=7, InputDataUri="s3://landing-zone/bookings")
+    run = make_run(config, tmp_path, NEstimators=7, InputDataUri="s3://landing-zone/exports")
 
     assert run.parameters["NEstimators"] == 7
-    assert run.parameters["InputDataUri"] == str(tmp_path / "s3" / "landing-zone" / "bookings")
+    assert run.parameters["InputDataUri"] == str(tmp_path / "s3" / "landing-zone" / "exports")
 
 
 def test_a_value_outside_the_allowed_ones_is_refused(config, tmp_path):
@@ -169,7 +171,7 @@ def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
             "--evaluation-dir", evaluation,
             "--decision-threshold", str(config.evaluation.decision_threshold),
             "--gate-metric", config.evaluation.metric,
-            "--gate-threshold", str(config.evaluation.min_value),
+            "--gate-threshold", str(config.evaluation.threshold),
         ],
         "Publish": [
             "--model-dir", model,
@@ -378,7 +380,8 @@ def write_evaluation(config, work_dir: Path, metrics: dict) -> Path:
 
 def test_the_gate_reads_the_configured_metric_from_the_property_file(config, tmp_path):
     run = make_run(config, tmp_path)
-    metric, threshold = config.evaluation.metric, config.evaluation.min_value
+    metric, threshold = config.evaluation.metric, config.evaluation.threshold
+    assert config.evaluation.direction == "at_least"  # the default gate of every task is a score
 
     write_evaluation(config, tmp_path, {metric: threshold})
     local_runner.check_quality_gate(run)  # equal to the threshold passes, as in the ConditionStep
@@ -389,10 +392,136 @@ def test_the_gate_reads_the_configured_metric_from_the_property_file(config, tmp
         local_runner.check_quality_gate(run)
 
 
+def test_an_error_metric_must_stay_at_or_under_its_threshold(tmp_path):
+    task = schema.contract().task
+    error = next(name for name, way in quality_gate.GATE_METRICS[task].items() if way == "at_most")
+    config_dir = shutil.copytree(DEFAULT_CONFIG_DIR, tmp_path / "config")
+    base = yaml.safe_load((config_dir / "base.yaml").read_text(encoding="utf-8"))
+    base["evaluation"][task] = {"metric": error, "threshold": 0.5}
+    (config_dir / "base.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
+    config = load_config("develop", config_dir)
+    run = make_run(config, tmp_path)
+
+    write_evaluation(config, tmp_path, {error: 0.5})
+    assert local_runner.evaluate_quality_gate(run).passed
+    write_evaluation(config, tmp_path, {error: 0.2})
+    local_runner.check_quality_gate(run)
+
+    write_evaluation(config, tmp_path, {error: 0.51})
+    message = rf"ModelBelowThreshold: Quality gate failed: {error} = 0.51 is above the threshold 0.5"
+    with pytest.raises(LocalRunError, match=message):
+        local_runner.check_quality_gate(run)
+
+
 def test_the_gate_names_a_missing_metric(config, tmp_path):
     path = write_evaluation(config, tmp_path, {"something_else": 1.0})
     with pytest.raises(LocalRunError, match=rf"{path} has no number at metrics.{config.evaluation.metric}"):
         local_runner.evaluate_quality_gate(make_run(config, tmp_path))
+
+
+# --------------------------------------------------------------------------- your own raw data
+
+
+def two_sources() -> data_contract.Contract:
+    columns = [{"name": "row_id", "type": "string"}, {"name": "key", "type": "string"}, {"name": "y", "type": "double"}]
+    return data_contract.parse(
+        {
+            "task": "regression",
+            "id": "row_id",
+            "label": {"column": "y"},
+            "sources": [
+                {"name": "facts", "columns": columns},
+                {"name": "extras", "join": {"key": "key"}, "columns": [{"name": "key", "type": "string"}]},
+            ],
+        },
+        "test contract",
+    )
+
+
+def one_source(file_format: str = "csv") -> data_contract.Contract:
+    contract = two_sources()
+    return dataclasses.replace(contract, sources=(dataclasses.replace(contract.main, format=file_format),))
+
+
+def write(path: Path, text: str = "row_id,key,y\nr1,k1,1.5\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_file_of_a_one_source_contract_is_copied_into_the_raw_layout(tmp_path):
+    given = write(tmp_path / "my data" / "export.csv")
+    raw = tmp_path / "work" / "raw" / "train"
+    write(raw / "facts" / "part-00000.csv", "old,data\n")
+
+    assert local_runner.stage_raw_data(given, raw, one_source()) == raw
+
+    assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == ["facts/export.csv"]
+    assert (raw / "facts" / "export.csv").read_bytes() == given.read_bytes()
+    assert given.read_text(encoding="utf-8") == "row_id,key,y\nr1,k1,1.5\n"  # the user's file is untouched
+
+
+def test_a_directory_gives_each_source_its_data_files(tmp_path):
+    given = tmp_path / "exports"
+    write(given / "facts" / "a.csv")
+    write(given / "facts" / "b.csv")
+    write(given / "facts" / "_SUCCESS", "")
+    write(given / "extras" / "extras.csv", "key\nk1\n")
+    raw = tmp_path / "raw" / "predict"
+
+    local_runner.stage_raw_data(given, raw, two_sources())
+
+    assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == [
+        "extras/extras.csv",
+        "facts/a.csv",
+        "facts/b.csv",
+    ]
+
+
+def test_the_raw_location_itself_is_used_as_it_is(tmp_path):
+    raw = tmp_path / "raw" / "train"
+    write(raw / "facts" / "part-00000.csv")
+    assert local_runner.stage_raw_data(raw, raw, one_source()) == raw
+    assert (raw / "facts" / "part-00000.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("layout", "contract", "message"),
+    [
+        ({}, one_source(), "given: no such file or directory"),
+        ({"given": ""}, two_sources(), "a file, but the data contract has 2 sources (facts, extras); give a directory"),
+        ({"given": ""}, one_source("parquet"), "source facts is declared as parquet in the data contract"),
+        ({"given/facts/a.csv": ""}, two_sources(), "no folder extras/ for source extras"),
+        ({"given/facts/a.txt": "", "given/extras/e.csv": ""}, two_sources(), "no .csv files for source facts"),
+    ],
+)
+def test_raw_data_that_does_not_fit_the_contract_is_one_clear_error(tmp_path, layout, contract, message):
+    for relative, text in layout.items():
+        write(tmp_path / relative, text)
+    given = tmp_path / "given"
+    raw = tmp_path / "raw" / "train"
+
+    with pytest.raises(LocalRunError) as error:
+        local_runner.stage_raw_data(given, raw, contract)
+    assert message in str(error.value)
+    assert str(error.value).startswith(f"--raw {given}")
+    assert not raw.exists()
+
+
+def test_help_tells_the_minimum_rows_of_raw_data(capsys):
+    with pytest.raises(SystemExit):
+        local_runner.parse_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"at least {data_contract.MIN_ROWS} rows, and {data_contract.MIN_ROWS_PER_CLASS} of each class" in text
+
+
+def test_a_run_on_missing_raw_data_stops_before_any_step(tmp_path, capsys):
+    code = local_runner.main(
+        ["--use-type", "train", "--execution-date", DATE, "--work-dir", str(tmp_path), "--raw", str(tmp_path / "no")]
+    )
+    assert code == 1
+    assert f"error: --raw {tmp_path / 'no'}: no such file or directory" in capsys.readouterr().err
+    assert not (tmp_path / "s3").exists()
 
 
 # --------------------------------------------------------------------------- whole runs (Spark)
@@ -448,13 +577,13 @@ def test_train_run_writes_model_evaluation_and_published_model(local_runs, confi
     with tarfile.open(root / "models" / DATE / run_id / "Train" / "output" / "model.tar.gz") as archive:
         assert "model.joblib" in archive.getnames()
     evaluation = json.loads((root / "evaluation" / DATE / run_id / "evaluation.json").read_text(encoding="utf-8"))
-    assert evaluation["metrics"][config.evaluation.metric] >= config.evaluation.min_value
+    assert evaluation["metrics"][config.evaluation.metric] >= config.evaluation.threshold
     assert sorted(path.name for path in (root / "models" / "latest").iterdir()) == [
         "evaluation.json",
         "manifest.json",
         "model.tar.gz",
     ]
-    assert (root / "raw" / "train" / "bookings").is_dir()
+    assert (root / "raw" / "train" / schema.contract().main.name).is_dir()
     assert (root / "features" / "train" / f"execution_date={DATE}").is_dir()
 
 
@@ -486,15 +615,17 @@ def test_predict_run_scores_every_new_booking_with_the_published_model(local_run
 def test_a_model_below_the_threshold_is_not_published_and_predict_refuses(tmp_path):
     config_dir = shutil.copytree(DEFAULT_CONFIG_DIR, tmp_path / "config")
     base = yaml.safe_load((config_dir / "base.yaml").read_text(encoding="utf-8"))
-    base["evaluation"]["min_value"] = 0.99
+    task = schema.contract().task
+    metric = base["evaluation"][task]["metric"]
+    base["evaluation"][task]["threshold"] = 0.99
     (config_dir / "base.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
     work_dir = tmp_path / "work"
 
     train = run_locally(work_dir, "train", DATE, TRAIN_ROWS, "--config-dir", str(config_dir))
 
     assert train.returncode == 1, show(train)
-    assert "ModelBelowThreshold: Quality gate failed: roc_auc = " in train.stderr
-    assert "is below the threshold 0.99 (evaluation.min_value); the model was not published." in train.stderr
+    assert f"ModelBelowThreshold: Quality gate failed: {metric} = " in train.stderr
+    assert "is below the threshold 0.99 (evaluation.threshold); the model was not published." in train.stderr
     assert "] Publish (" not in train.stdout
     root = mirror_root(load_config("develop", config_dir), work_dir)
     assert (root / "evaluation" / DATE / execution_id_of(train) / "evaluation.json").is_file()

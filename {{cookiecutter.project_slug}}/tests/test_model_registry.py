@@ -26,12 +26,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from {{ cookiecutter.package_name }} import schema
 from {{ cookiecutter.package_name }}.config import load_config
 
 import deploy_endpoint
 import model_registry
 
 CONFIG = load_config("develop")
+CONTRACT = schema.contract()
 GROUP = CONFIG.registry.model_package_group
 BUCKET = CONFIG.storage.bucket
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
@@ -166,7 +168,9 @@ def test_list_shows_versions_newest_first_with_status_and_metrics(versions, eval
     assert header.split() == ["version", "status", "registered", *model_registry.SHOWN_METRICS]
     cells = [row.split() for row in rows]
     assert [(row[0], row[1]) for row in cells] == [("3", PENDING), ("2", APPROVED), ("1", APPROVED)]
-    metrics = [f"{evaluation['metrics'][name]:.4f}" for name in model_registry.SHOWN_METRICS]
+    shown, evaluated = model_registry.SHOWN_METRICS, evaluation["metrics"]
+    assert set(shown) <= set(evaluated), f"list shows {shown}; a {CONTRACT.task} evaluation has {sorted(evaluated)}"
+    metrics = [f"{evaluated[name]:.4f}" for name in shown]
     # Cells 2 and 3 are the registration date and time.
     assert all(row[4:] == metrics for row in cells)
 
@@ -267,12 +271,12 @@ def test_deploys_the_newest_approved_version(session, versions, capsys):
 
 
 def test_deploys_a_given_version_on_given_instances(session, versions, capsys):
-    arguments = ["--model-package-arn", versions[1], "--endpoint-name", "bags-canary"]
+    arguments = ["--model-package-arn", versions[1], "--endpoint-name", "model-canary"]
     status, _, _ = run(
         deploy_endpoint.main, *arguments, "--instance-type", "ml.c5.xlarge", "--instance-count", "2", capsys=capsys
     )
     assert status == 0
-    _, config, model = describe_deployment(session, "bags-canary")
+    _, config, model = describe_deployment(session, "model-canary")
     assert model["PrimaryContainer"]["ModelPackageName"] == versions[1]
     variant = config["ProductionVariants"][0]
     assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.c5.xlarge", 2)
@@ -333,7 +337,7 @@ def test_missing_credentials_are_one_line(offline, main, capsys):
 
 def test_names_fit_sagemaker_limits():
     now = datetime(2024, 6, 1, 12, 30, 5, tzinfo=UTC)
-    assert deploy_endpoint.resource_name("bags", 7, now) == "bags-v7-20240601123005"
+    assert deploy_endpoint.resource_name("model", 7, now) == "model-v7-20240601123005"
     # 44 characters of the endpoint name fit beside "-v12-<time>"; the 44th is a hyphen.
     cut_at_a_hyphen = deploy_endpoint.resource_name("a" * 43 + "-" + "b" * 19, 12, now)
     assert cut_at_a_hyphen == "a" * 43 + "-v12-20240601123005"
@@ -345,7 +349,7 @@ def test_names_fit_sagemaker_limits():
     ("option", "value", "message"),
     [
         ("--instance-type", "m5.large", "is not a SageMaker instance type"),
-        ("--endpoint-name", "bags_canary", "is not an endpoint name"),
+        ("--endpoint-name", "model_canary", "is not an endpoint name"),
         ("--instance-count", "0", "is not a whole number of at least 1"),
     ],
 )

@@ -15,6 +15,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
+from {{ cookiecutter.package_name }} import quality_gate, schema
 from {{ cookiecutter.package_name }}.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,17 +81,35 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 
 def test_eda_notebook_runs_and_draws(kernel: str) -> None:
-    notebook = execute(EDA, kernel, probe="print(len(features), round(float(features[LABEL].mean()), 3))")
+    probe = (
+        "import json\n"
+        "print(json.dumps({'rows': len(features), 'sources': sorted(sources), "
+        "'label': features[LABEL].astype(str).value_counts(normalize=True).to_dict()}))"
+    )
+    notebook = execute(EDA, kernel, probe=probe)
     assert figures(notebook) >= 4
-    rows, rate = printed(notebook).split()
-    assert int(rows) > 1000
-    assert 0.05 < float(rate) < 0.95
+    seen = json.loads(printed(notebook))
+    contract = schema.contract()
+    assert seen["rows"] > 1000
+    assert seen["sources"] == sorted(source.name for source in contract.sources)
+    shares = seen["label"]
+    if contract.is_classification:
+        # Every class of the label is there, none of them a rarity.
+        declared = contract.label.classes or contract.label_column.values
+        assert not declared or set(shares) == {str(value) for value in declared}
+        assert len(shares) >= 2, shares
+        assert min(shares.values()) > 0.02, shares
+    else:
+        assert len(shares) > 100, "a regression label of so few distinct values looks like classes"
 
 
-def test_experiment_notebook_scores_above_the_quality_gate(kernel: str) -> None:
+def test_experiment_notebook_passes_the_quality_gate(kernel: str) -> None:
     gate = load_config("develop").evaluation
     probe = "import json\nprint(json.dumps({name: float(value) for name, value in pipeline_metrics.items()}))"
     notebook = execute(EXPERIMENT, kernel, probe=probe)
     metrics = json.loads(printed(notebook))
-    assert metrics[gate.metric] >= gate.min_value, f"the pipeline's model scores {metrics} on the notebook's data"
-    assert figures(notebook) >= 1
+    assert quality_gate.passes(metrics[gate.metric], gate.threshold, gate.direction), (
+        f"the pipeline's model scores {metrics} on the notebook's data; the gate is {gate.metric} "
+        f"{gate.direction} {gate.threshold}"
+    )
+    assert figures(notebook) >= 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import packaging
+from {{ cookiecutter.package_name }} import contract, packaging
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -20,12 +22,31 @@ SKLEARN_IMAGE_STEPS = [step for step in PIPELINE.steps if step.kind != "spark"]
 
 
 def source_files() -> list[str]:
-    """The package's files as the zip should list them, found independently of packaging.py."""
+    """The package's files as the zip should list them, found independently of packaging.py.
+
+    The contract ships as JSON in place of the YAML file.
+    """
     names = []
     for path in packaging.PACKAGE_DIR.rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            names.append(f"{PACKAGE}/{path.relative_to(packaging.PACKAGE_DIR).as_posix()}")
+            relative = path.relative_to(packaging.PACKAGE_DIR).as_posix()
+            names.append(f"{PACKAGE}/{'data_contract.json' if relative == 'data_contract.yaml' else relative}")
     return sorted(names)
+
+
+def source_contract_json() -> str:
+    """The source tree's contract, as CONTRACT_FROM_PACKAGE prints the one a package loads."""
+    loaded = contract.load_file(contract.package_dir() / "data_contract.yaml")
+    return json.dumps(
+        {"contract": dataclasses.asdict(loaded), "checksum": loaded.checksum}, sort_keys=True, default=str
+    )
+
+
+CONTRACT_FROM_PACKAGE = (
+    f"import dataclasses, json; from {PACKAGE} import contract; loaded = contract.load(); "
+    'print(json.dumps({"contract": dataclasses.asdict(loaded), "checksum": loaded.checksum}, '
+    "sort_keys=True, default=str))"
+)
 
 
 def test_zip_holds_every_source_file_in_sorted_order_with_fixed_metadata(tmp_path):
@@ -39,6 +60,29 @@ def test_zip_holds_every_source_file_in_sorted_order_with_fixed_metadata(tmp_pat
         assert {entry.date_time for entry in entries} == {(1980, 1, 1, 0, 0, 0)}
         assert archive.read(f"{PACKAGE}/__init__.py") == (packaging.PACKAGE_DIR / "__init__.py").read_bytes()
     assert list(tmp_path.iterdir()) == [zip_path]  # no temporary file left behind
+
+
+def test_zip_ships_the_contract_as_json_and_loads_the_same_contract_from_it(tmp_path):
+    zip_path = packaging.build_package(tmp_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        shipped = json.loads(archive.read(f"{PACKAGE}/data_contract.json"))
+    assert f"{PACKAGE}/data_contract.yaml" not in names
+    assert shipped["checksum"] == contract.load_file(contract.package_dir() / "data_contract.yaml").checksum
+
+    code = f"import sys; sys.path.insert(0, {str(zip_path)!r}); {CONTRACT_FROM_PACKAGE}"
+    completed = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == source_contract_json()
+
+
+def test_a_broken_contract_fails_the_build_and_leaves_no_zip(tmp_path):
+    copy = Path(shutil.copytree(packaging.PACKAGE_DIR, tmp_path / "copy" / PACKAGE))
+    text = (copy / "data_contract.yaml").read_text(encoding="utf-8")
+    (copy / "data_contract.yaml").write_text(text.replace("task:", "tusk:", 1), encoding="utf-8")
+
+    with pytest.raises(contract.ContractError, match=r"data_contract\.yaml: tusk: unknown key"):
+        packaging.write_zip(copy, tmp_path / "dist" / f"{PACKAGE}.zip")
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
 
 
 def test_zip_bytes_depend_only_on_file_contents(tmp_path):
@@ -101,6 +145,9 @@ def test_every_scikit_learn_step_stages_script_requirements_and_package(tmp_path
         if path.is_file()
     )
     assert staged_package == source_files()
+    code = f"import sys; sys.path.insert(0, {str(staged)!r}); {CONTRACT_FROM_PACKAGE}"
+    completed = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == source_contract_json()
 
 
 def test_staging_replaces_an_earlier_stage_and_adds_extra_scripts(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from {{ cookiecutter.package_name }} import training_metrics
+from {{ cookiecutter.package_name }} import quality_gate, schema, training_metrics
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, EnvironmentConfig, load_config
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     LATEST_MODEL,
@@ -192,8 +192,12 @@ def test_etl_runs_first_then_one_branch_on_use_type(built):
     assert names(branch["Arguments"]["ElseSteps"]) == predict
 
 
-def test_quality_gate_publishes_a_good_model_and_fails_with_the_numbers_otherwise(built):
-    config, definition = built
+CONDITIONS = {"at_least": "GreaterThanOrEqualTo", "at_most": "LessThanOrEqualTo"}
+
+
+def check_gate(config: EnvironmentConfig, definition: dict) -> None:
+    """The gate compares the configured metric with its threshold, the way its direction says, and
+    otherwise fails with the numbers."""
     gate = steps_by_name(definition["Steps"])[PIPELINE.quality_gate.name]["Arguments"]
     metric_value = {
         "Std:JsonGet": {
@@ -201,9 +205,9 @@ def test_quality_gate_publishes_a_good_model_and_fails_with_the_numbers_otherwis
             "Path": f"metrics.{config.evaluation.metric}",
         }
     }
-
+    condition = CONDITIONS[config.evaluation.direction]
     assert gate["Conditions"] == [
-        {"Type": "GreaterThanOrEqualTo", "LeftValue": metric_value, "RightValue": config.evaluation.min_value}
+        {"Type": condition, "LeftValue": metric_value, "RightValue": config.evaluation.threshold}
     ]
     promote = [spec.name for spec in PIPELINE.branch("promote")]
     assert names(gate["IfSteps"]) == promote + ([REGISTER_STEP] if config.registry.enabled else [])
@@ -213,9 +217,28 @@ def test_quality_gate_publishes_a_good_model_and_fails_with_the_numbers_otherwis
     message = fail["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert metric_value in message
     text = "".join(part for part in message if isinstance(part, str))
-    assert config.evaluation.metric in text
-    assert str(config.evaluation.min_value) in text
-    assert "evaluation.min_value" in text
+    side = "below" if config.evaluation.direction == "at_least" else "above"
+    assert f"{config.evaluation.metric} =  is {side} the threshold {config.evaluation.threshold}" in text
+    assert "(evaluation.threshold)" in text
+
+
+def test_quality_gate_publishes_a_good_model_and_fails_with_the_numbers_otherwise(built):
+    config, definition = built
+    check_gate(config, definition)
+
+
+def with_gate(config: EnvironmentConfig, metric: str, threshold: float) -> EnvironmentConfig:
+    task = schema.contract().task
+    gate = getattr(config.evaluation, task).model_copy(update={"metric": metric, "threshold": threshold})
+    return config.model_copy(update={"evaluation": config.evaluation.model_copy(update={task: gate})})
+
+
+def test_an_error_metric_passes_the_gate_at_most_at_its_threshold(offline_build):
+    task = schema.contract().task
+    error = next(name for name, way in quality_gate.GATE_METRICS[task].items() if way == "at_most")
+    config = with_gate(load_config("develop"), error, 0.25)
+    assert config.evaluation.direction == "at_most"
+    check_gate(config, offline_build(config))
 
 
 def test_evaluate_exposes_its_report_as_a_property_file(built):

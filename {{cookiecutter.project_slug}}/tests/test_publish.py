@@ -104,3 +104,23 @@ def test_evaluation_that_is_not_json(trained, tmp_path, expect_failure):
         f"{evaluation_dir}/{model_bundle.EVALUATION_FILE}: evaluation is not valid JSON",
         outputs=(latest,),
     )
+
+
+def test_refuses_an_archive_whose_model_does_not_load(trained, tmp_path, copy_tree, expect_failure):
+    """Evaluated or not, a model later steps cannot unpickle is not published."""
+    bundle = copy_tree(trained.extracted_dir, "bundle")
+    (bundle / model_bundle.MODEL_FILE).write_bytes(b"\x80\x04 not a pickle")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    checksum = files.sha256(model_bundle.pack(bundle, model_dir / model_bundle.ARCHIVE))
+    evaluation_dir = copy_tree(trained.evaluation_dir, "evaluation")
+    evaluation = json.loads((evaluation_dir / model_bundle.EVALUATION_FILE).read_text())
+    evaluation["model_sha256"] = checksum
+    files.write_json(evaluation_dir / model_bundle.EVALUATION_FILE, evaluation)
+    latest = tmp_path / "latest"
+    expect_failure(
+        publish.main,
+        arguments(model_dir, evaluation_dir, latest),
+        f"{model_dir}/{model_bundle.ARCHIVE}: cannot load {model_bundle.MODEL_FILE}",
+        outputs=(latest,),
+    )

@@ -1,18 +1,20 @@
-"""Predict: score the prepared bookings with the current model.
+"""Predict: score the prepared rows with the current model.
 
     predict.py --features-dir P --model-dir models/latest --predictions-dir D --execution-date 2024-06-01 \\
         [--decision-threshold 0.5]
     predict.py --features-dir P --model-package-group G [--region R] --predictions-dir D --execution-date ...
 
-``P`` is PreprocessPredict's output (booking_id and the model inputs). The current model is
+``P`` is PreprocessPredict's output (the id and the model inputs). The current model is
 the published one (``--model-dir``), or the newest Approved version of the Model Registry
 group ``G`` (how SageMaker runs the step with the registry on). Writes
-``D/predictions.parquet``: booking_id, probability, predicted_class, model_version,
-execution_date (``schema.PREDICTION_COLUMNS``). The decision threshold defaults to the
-one the model's evaluation used.
+``D/predictions.parquet`` (``schema.prediction_columns``): the id, the task's values
+(binary: probability, predicted_class; multiclass: probability_<class> per class,
+predicted_class; regression: prediction), model_version, execution_date. A binary model's
+decision threshold defaults to the one its evaluation used.
 
 Refused: a directory without a published model, a group without an Approved version, a
-model that did not pass its quality gate, and rows prepared with another model's transformer.
+model that did not pass its quality gate, a model of another task than the data contract's,
+and rows prepared with another model's transformer (or any table but PreprocessPredict's).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from {{ cookiecutter.package_name }} import schema
@@ -39,7 +40,7 @@ from {{ cookiecutter.package_name }}.cli import (
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.files import atomic_outputs, read_json
 from {{ cookiecutter.package_name }}.model_bundle import TRANSFORMED_BY_FILE, PublishedModel, load_published
-from {{ cookiecutter.package_name }}.tables import arrow_schema, read_table, write_parquet
+from {{ cookiecutter.package_name }}.tables import PREDICTION_INPUTS, PREDICTIONS, arrow_schema, read_table, write_parquet
 from {{ cookiecutter.package_name }}.validation import model_matrix
 
 log = logging.getLogger("predict")
@@ -49,7 +50,7 @@ PUBLISHED_MODEL_DIR = Path(PROCESSING_INPUT, "model")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Score prepared bookings with the current model.")
+    parser = argparse.ArgumentParser(description="Score prepared rows with the current model.")
     parser.add_argument(
         "--features-dir", type=Path, default=Path(PROCESSING_INPUT, "features"), help="PreprocessPredict's output"
     )
@@ -62,7 +63,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--execution-date", required=True, type=iso_date, help="YYYY-MM-DD, written on every row")
     parser.add_argument(
-        "--decision-threshold", type=fraction, default=None, help="default: the threshold of the model's evaluation"
+        "--decision-threshold",
+        type=fraction,
+        default=None,
+        help="binary: probability that counts as the positive class (default: the one of the model's evaluation)",
     )
     args = parser.parse_args(argv)
     if args.model_package_group is None:
@@ -97,31 +101,53 @@ def predict(
     execution_date: str,
     decision_threshold: float | None = None,
 ) -> pd.DataFrame:
-    rows = read_table(features_dir, "predict set")
+    of = schema.contract()
+    check_task(model)
+    needed = (of.id_column, *model.bundle.input_columns)
+    rows = read_table(features_dir, "prediction inputs", role=PREDICTION_INPUTS, columns=needed)
     check_prepared_by(model, features_dir)
     matrix = model_matrix(rows, model.bundle.input_columns, str(features_dir), RERUN_PREPROCESS, with_label=False)
 
-    probabilities = model.bundle.probabilities(matrix)
     threshold = decision_threshold if decision_threshold is not None else model.decision_threshold
-    predictions = pd.DataFrame(
-        {
-            schema.ID_COLUMN: matrix[schema.ID_COLUMN].to_numpy(),
-            "probability": probabilities,
-            "predicted_class": (probabilities >= threshold).astype(np.int32),
-            "model_version": model.version,
-            schema.PARTITION_COLUMN: datetime.date.fromisoformat(execution_date),
-        }
+    values = model.bundle.predict_matrix(matrix, threshold)
+    predictions = pd.concat(
+        [
+            matrix[[of.id_column]],
+            values,
+            pd.DataFrame(
+                {
+                    schema.MODEL_VERSION_COLUMN: model.version,
+                    schema.PARTITION_COLUMN: datetime.date.fromisoformat(execution_date),
+                },
+                index=matrix.index,
+            ),
+        ],
+        axis="columns",
     )
+    columns = schema.prediction_columns(model.bundle.classes)
     with atomic_outputs(predictions_dir) as (predictions_out,):
-        write_parquet(predictions, predictions_out / "predictions.parquet", arrow_schema(schema.PREDICTION_COLUMNS))
-    log.info(
-        "Scored %d bookings with model %s: %d predicted buyers at threshold %s",
-        len(predictions),
-        model.version,
-        int(predictions["predicted_class"].sum()),
-        threshold,
-    )
+        write_parquet(predictions, predictions_out / "predictions.parquet", arrow_schema(columns), role=PREDICTIONS)
+    log.info("Scored %d rows with model %s (%s)", len(predictions), model.version, summary(values, threshold))
     return predictions
+
+
+def summary(values: pd.DataFrame, threshold: float) -> str:
+    if schema.PREDICTED_CLASS_COLUMN not in values:
+        return f"mean prediction {values[schema.PREDICTION_COLUMN].mean():.4g}"
+    counts = values[schema.PREDICTED_CLASS_COLUMN].value_counts().sort_index()
+    shown = ", ".join(f"{value!r}: {int(count)}" for value, count in counts.items())
+    at = f" at threshold {threshold}" if schema.PROBABILITY_COLUMN in values else ""
+    return f"predicted classes {shown}{at}"
+
+
+def check_task(model: PublishedModel) -> None:
+    """The predictions table follows the contract's task: the model must be of that task."""
+    task = schema.contract().task
+    if model.bundle.task != task:
+        raise StepError(
+            f"{model.source}: model {model.version} is a {model.bundle.task} model, but the data contract's task is "
+            f"{task}; run a train pipeline to replace it"
+        )
 
 
 def check_prepared_by(model: PublishedModel, features_dir: Path) -> None:

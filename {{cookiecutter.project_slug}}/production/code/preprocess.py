@@ -1,12 +1,13 @@
 """Preprocess: turn the feature table into model matrices, in one of two modes.
 
-train    fit the feature transformer on a stratified training split and apply it to both splits::
+train    fit the feature transformer on a training split (stratified by class for a classifier)
+         and apply it to both splits::
 
     preprocess.py --use-type train --features-dir F --train-dir T --test-dir S --transformer-dir X \\
         [--test-size 0.2] [--random-state 42]
 
-  writes ``T/train.parquet`` and ``S/test.parquet`` (booking_id, the model inputs, the label)
-  and ``X/transformer.joblib``.
+  writes ``T/train.parquet`` and ``S/test.parquet`` (the id, the model inputs, the label)
+  and ``X/transformer.joblib``. The columns come from the data contract.
 
 predict  apply the transformer of the current model to new data::
 
@@ -15,7 +16,7 @@ predict  apply the transformer of the current model to new data::
 
   the current model is the published one in ``M`` (``models/latest``), or the newest Approved
   version of the Model Registry group ``G`` (how SageMaker runs the step with the registry on);
-  writes ``P/predict.parquet`` (booking_id, the model inputs) and ``P/_transformed_by.json``,
+  writes ``P/predict.parquet`` (the id, the model inputs) and ``P/_transformed_by.json``,
   the version of the model whose transformer was applied (predict.py checks it).
 
 Paths default to the SageMaker Processing locations (/opt/ml/processing/...).
@@ -50,7 +51,7 @@ from {{ cookiecutter.package_name }}.model_bundle import (
     PublishedModel,
     load_published,
 )
-from {{ cookiecutter.package_name }}.tables import read_table, write_parquet
+from {{ cookiecutter.package_name }}.tables import PREDICTION_INPUTS, TEST_SPLIT, TRAINING_SPLIT, read_table, write_parquet
 from {{ cookiecutter.package_name }}.validation import conform_feature_table
 
 log = logging.getLogger("preprocess")
@@ -150,11 +151,11 @@ def preprocess_train(
     transformer, train_matrix = fit_transform(train)
     test_matrix = transform(transformer, test)
     with atomic_outputs(train_dir, test_dir, transformer_dir) as (train_out, test_out, transformer_out):
-        write_parquet(model_set(train, train_matrix), train_out / "train.parquet")
-        write_parquet(model_set(test, test_matrix), test_out / "test.parquet")
+        write_parquet(model_set(train, train_matrix), train_out / "train.parquet", role=TRAINING_SPLIT)
+        write_parquet(model_set(test, test_matrix), test_out / "test.parquet", role=TEST_SPLIT)
         joblib.dump(transformer, transformer_out / TRANSFORMER_FILE)
     log.info(
-        "Split %d bookings into %d for training and %d for testing; %d model inputs",
+        "Split %d rows into %d for training and %d for testing; %d model inputs",
         len(table),
         len(train),
         len(test),
@@ -163,40 +164,44 @@ def preprocess_train(
 
 
 def split(table: pd.DataFrame, test_size: float, random_state: int, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A split that keeps the share of buyers equal in both parts."""
-    label = table[schema.LABEL.name]
-    smallest = int(label.value_counts().min())
+    """A random split; for a classifier one that keeps the share of each class equal in both parts."""
+    of = schema.contract()
+    label = table[of.label.column]
     test_rows = round(test_size * len(table))
-    if smallest < 2 or not 2 <= test_rows <= len(table) - 2:
+    classes = label.nunique() if of.is_classification else 1
+    if not classes <= test_rows <= len(table) - classes:
         raise StepError(
-            f"{source}: {len(table)} rows ({smallest} in the smaller class) are too few to split with "
-            f"--test-size {test_size}: each part needs rows of both classes"
+            f"{source}: {len(table)} rows are too few to split with --test-size {test_size}: "
+            f"each part needs a row of each of the {classes} class(es); change --test-size or add rows"
         )
     try:
-        return train_test_split(table, test_size=test_size, random_state=random_state, stratify=label)
+        return train_test_split(
+            table, test_size=test_size, random_state=random_state, stratify=label if of.is_classification else None
+        )
     except ValueError as error:
         raise StepError(f"{source}: cannot split the rows into train and test ({error})") from None
 
 
 def model_set(rows: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
-    """booking_id, the model inputs and, when ``rows`` have it, the label."""
-    label = [schema.LABEL.name] if schema.LABEL.name in rows else []
-    return pd.concat([rows[[schema.ID_COLUMN]], matrix, rows[label]], axis="columns")
+    """The id, the model inputs and, when ``rows`` have it, the label."""
+    of = schema.contract()
+    label = [of.label.column] if of.label.column in rows else []
+    return pd.concat([rows[[of.id_column]], matrix, rows[label]], axis="columns")
 
 
 def preprocess_predict(features_dir: Path, model: PublishedModel, predict_dir: Path) -> None:
     table = conform_feature_table(read_table(features_dir, "feature table"), "predict", str(features_dir))
     schema.check_names(
         model.bundle.feature_columns,
-        schema.FEATURE_NAMES,
+        schema.contract().feature_names,
         source=f"{model.source} (model {model.version})",
         fix="the model was trained on other features than etl.py writes now: run a train pipeline to replace it",
     )
     matrix = transform(model.bundle.transformer, table)
     with atomic_outputs(predict_dir) as (predict_out,):
-        write_parquet(model_set(table, matrix), predict_out / "predict.parquet")
+        write_parquet(model_set(table, matrix), predict_out / "predict.parquet", role=PREDICTION_INPUTS)
         write_json(predict_out / TRANSFORMED_BY_FILE, {"model_version": model.version})
-    log.info("Prepared %d bookings with the transformer of model %s", len(table), model.version)
+    log.info("Prepared %d rows with the transformer of model %s", len(table), model.version)
 
 
 if __name__ == "__main__":

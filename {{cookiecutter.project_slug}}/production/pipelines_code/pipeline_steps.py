@@ -24,7 +24,11 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.spark.processing import PySparkProcessor
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, SourceCode, StoppingCondition
-from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.conditions import (
+    ConditionEquals,
+    ConditionGreaterThanOrEqualTo,
+    ConditionLessThanOrEqualTo,
+)
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import Parameter, ParameterFloat, ParameterInteger, ParameterString
@@ -37,7 +41,7 @@ from sagemaker.mlops.workflow.steps import ProcessingStep, Step, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
-from {{ cookiecutter.package_name }} import training_metrics
+from {{ cookiecutter.package_name }} import quality_gate, training_metrics
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     ExecutionId,
@@ -69,6 +73,8 @@ REGISTER_STEP_NAME = "RegisterModel"
 SERVING_CONTENT_TYPES = ["text/csv", "application/json"]
 SERVING_RESPONSE_TYPES = ["application/json", "text/csv"]
 EVALUATION_CONTENT_TYPE = "application/json"
+# The gate's condition per direction of its metric: a score must reach the threshold, an error stay under it.
+GATE_CONDITIONS = {"at_least": ConditionGreaterThanOrEqualTo, "at_most": ConditionLessThanOrEqualTo}
 
 SdkValue = str | PipelineVariable
 
@@ -284,23 +290,25 @@ def quality_gate_step(gate: QualityGateSpec, context: BuildContext, promote: lis
     evaluate, report = evaluation_file(gate, context)
     metric = context.config.setting(gate.metric.path)
     threshold = context.config.setting(gate.threshold.path)
+    direction = context.config.setting(gate.direction.path)
     value = JsonGet(step_name=evaluate.name, property_file=report, json_path=f"metrics.{metric}")
-    below_threshold = FailStep(
+    side = quality_gate.failed_side(direction)
+    not_reached = FailStep(
         name=gate.fail_step_name,
         error_message=Join(
             on="",
             values=[
                 f"Quality gate failed: {metric} = ",
                 value,
-                f" is below the threshold {threshold} ({gate.threshold.path}); the model was not published.",
+                f" is {side} the threshold {threshold} ({gate.threshold.path}); the model was not published.",
             ],
         ),
     )
     return ConditionStep(
         name=gate.name,
-        conditions=[ConditionGreaterThanOrEqualTo(left=value, right=threshold)],
+        conditions=[GATE_CONDITIONS[direction](left=value, right=threshold)],
         if_steps=promote,
-        else_steps=[below_threshold],
+        else_steps=[not_reached],
     )
 
 

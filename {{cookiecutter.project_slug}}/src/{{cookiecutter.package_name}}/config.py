@@ -8,10 +8,12 @@ bad key came from and the dotted key, e.g.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from {{ cookiecutter.package_name }} import quality_gate, schema
 
 ENVIRONMENTS = ("develop", "production")
 BASE_FILE = "base.yaml"
@@ -74,10 +76,62 @@ class Preprocess(Section):
     random_state: int
 
 
+class Gate(Section):
+    """One task's quality gate: the metric and the threshold it must reach."""
+
+    task: ClassVar[str]
+    metric: str
+    threshold: float
+
+    @model_validator(mode="after")
+    def metric_fits_the_task(self) -> Gate:
+        try:
+            quality_gate.direction(self.task, self.metric)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
+        quality_gate.check_threshold(self.metric, self.threshold)
+        return self
+
+    @property
+    def direction(self) -> quality_gate.Direction:
+        return quality_gate.direction(self.task, self.metric)
+
+
+class BinaryGate(Gate):
+    task: ClassVar[str] = "binary"
+
+
+class MulticlassGate(Gate):
+    task: ClassVar[str] = "multiclass"
+
+
+class RegressionGate(Gate):
+    task: ClassVar[str] = "regression"
+
+
 class Evaluation(Section):
-    metric: Literal["roc_auc", "pr_auc", "accuracy"]
-    min_value: float = Field(ge=0, le=1)
     decision_threshold: float = Field(gt=0, lt=1)
+    # One gate per task: the data contract's task picks the one in force.
+    binary: BinaryGate
+    multiclass: MulticlassGate
+    regression: RegressionGate
+
+    @property
+    def gate(self) -> Gate:
+        return getattr(self, schema.contract().task)
+
+    # The gate in force, by the dotted paths the pipeline description uses (``evaluation.metric``).
+    @property
+    def metric(self) -> str:
+        return self.gate.metric
+
+    @property
+    def threshold(self) -> float:
+        return self.gate.threshold
+
+    @property
+    def direction(self) -> quality_gate.Direction:
+        return self.gate.direction
 
 
 class Registry(Section):

@@ -27,18 +27,20 @@ MATRIX_DTYPE = np.float32
 
 def build_transformer() -> ColumnTransformer:
     """Numbers: missing values become the training median. Categories: one column per value
-    seen in training (missing is a value of its own); values never seen become all zeros."""
+    seen in training (missing is a value of its own); values never seen become all zeros.
+    Which features are which comes from the data contract."""
+    of = schema.contract()
     transformer = ColumnTransformer(
         [
-            ("numeric", SimpleImputer(strategy="median"), list(schema.NUMERIC_FEATURES)),
+            ("numeric", SimpleImputer(strategy="median"), list(of.numeric_features)),
             (
                 "categorical",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=MATRIX_DTYPE),
-                list(schema.CATEGORICAL_FEATURES),
+                list(of.categorical_features),
             ),
         ],
         remainder="drop",
-        # Short output names ("cabin_economy"), safe because input names are unique.
+        # Short output names ("<feature>_<value>"), safe because input names are unique.
         verbose_feature_names_out=False,
     )
     return transformer.set_output(transform="pandas")
@@ -51,5 +53,5 @@ def transform(transformer: ColumnTransformer, features: pd.DataFrame) -> pd.Data
 
 
 def fit_transform(features: pd.DataFrame) -> tuple[ColumnTransformer, pd.DataFrame]:
-    transformer = build_transformer().fit(features[list(schema.FEATURE_NAMES)])
+    transformer = build_transformer().fit(features[list(schema.contract().feature_names)])
     return transformer, transform(transformer, features)

@@ -16,6 +16,10 @@ same two sources ``create_pipeline.py`` builds the SageMaker pipeline from:
   (``SM_CHANNEL_*``, ``SM_MODEL_DIR``, hyperparameters as ``--name value``), after which
   ``SM_MODEL_DIR`` is tarred into ``model.tar.gz`` as SageMaker does.
 
+Raw data: ``--raw PATH`` copies your own data (a CSV or Parquet file for a one-source data
+contract, or a directory with one folder per source) into the run's raw location; without
+it, sample data of ``--rows`` rows is generated unless the location holds data already.
+
 Example::
 
     python -m {{ cookiecutter.package_name }}.local_runner --use-type train --environment develop \\
@@ -41,7 +45,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import pipeline_spec
+from {{ cookiecutter.package_name }} import contract as data_contract
+from {{ cookiecutter.package_name }} import pipeline_spec, quality_gate
 from {{ cookiecutter.package_name }}.config import (
     DEFAULT_CONFIG_DIR,
     ENVIRONMENTS,
@@ -49,6 +54,8 @@ from {{ cookiecutter.package_name }}.config import (
     EnvironmentConfig,
     load_config,
 )
+from {{ cookiecutter.package_name }}.errors import StepError
+from {{ cookiecutter.package_name }}.files import atomic_outputs
 from {{ cookiecutter.package_name }}.packaging import build_package
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     PIPELINE,
@@ -412,10 +419,11 @@ class GateResult:
     value: float
     threshold: float
     report: Path
+    direction: quality_gate.Direction = "at_least"
 
     @property
     def passed(self) -> bool:
-        return self.value >= self.threshold
+        return quality_gate.passes(self.value, self.threshold, self.direction)
 
 
 def evaluate_quality_gate(run: LocalRun) -> GateResult:
@@ -432,15 +440,17 @@ def evaluate_quality_gate(run: LocalRun) -> GateResult:
         raise LocalRunError(f"{gate.name}: {path} not found; step {step.name} did not write it") from None
     except (ValueError, KeyError, TypeError):
         raise LocalRunError(f"{gate.name}: {path} has no number at metrics.{metric}") from None
-    return GateResult(metric, value, float(resolve(run, gate.threshold)), path)
+    return GateResult(metric, value, float(resolve(run, gate.threshold)), path, str(resolve(run, gate.direction)))
 
 
 # --------------------------------------------------------------------------- the run
 
 
-def ensure_raw_data(run: LocalRun, rows: int) -> Path:
-    """Generate sample raw data for the use type unless some is there already."""
+def ensure_raw_data(run: LocalRun, rows: int, given: Path | None = None) -> Path:
+    """Stage the user's data (``given``) for the use type, or generate sample data unless some is there already."""
     raw = Path(str(resolve(run, pipeline_spec.RAW_DATA)))
+    if given is not None:
+        return stage_raw_data(given, raw, data_contract.load())
     if raw.is_dir() and any(raw.iterdir()):
         print(f"Raw data: {shown(raw)} (existing data, --rows not used)")
         return raw
@@ -458,6 +468,72 @@ def ensure_raw_data(run: LocalRun, rows: int) -> Path:
     ]
     run_command("sample data generation", command, python_environment())
     return raw
+
+
+def stage_raw_data(given: Path, raw: Path, contract: data_contract.Contract) -> Path:
+    """Copy the user's file or folders into the layout the ETL reads, ``<raw>/<source>/``.
+
+    A copy: the run never changes the user's files, and a later run of the same work
+    directory still finds this data. Nothing is staged unless every source is there.
+    """
+    given = given.resolve()
+    if given == raw or raw in given.parents:
+        print(f"Raw data: {shown(raw)} (given with --raw)")
+        return raw
+    files = raw_source_files(given, contract)
+    with atomic_outputs(raw) as (staging,):
+        for source, paths in files.items():
+            (staging / source).mkdir()
+            for path in paths:
+                shutil.copyfile(path, staging / source / path.name)
+    print(f"Raw data: {shown(given)} staged into {shown(raw)}")
+    return raw
+
+
+def raw_source_files(given: Path, contract: data_contract.Contract) -> dict[str, list[Path]]:
+    """The data files of each source in ``given``: a file (one-source contracts) or one folder per source."""
+    names = ", ".join(source.name for source in contract.sources)
+    if not given.exists():
+        raise LocalRunError(f"--raw {given}: no such file or directory")
+    if given.is_file():
+        if len(contract.sources) > 1:
+            raise LocalRunError(
+                f"--raw {given}: a file, but the data contract has {len(contract.sources)} sources ({names}); "
+                f"give a directory with one folder per source, e.g. {given.parent / contract.main.name}/"
+            )
+        check_format(given, contract.main)
+        return {contract.main.name: [given]}
+    files = {}
+    for source in contract.sources:
+        folder = given / source.name
+        if not folder.is_dir() and len(contract.sources) == 1 and data_files_of(given, source):
+            folder = given  # a single source's files, straight in the directory
+        if not folder.is_dir():
+            raise LocalRunError(
+                f"--raw {given}: no folder {source.name}/ for source {source.name} (the data contract's sources: "
+                f"{names}); put its .{source.format} files in {folder}/"
+            )
+        files[source.name] = data_files_of(folder, source)
+        if not files[source.name]:
+            raise LocalRunError(f"--raw {folder}: no .{source.format} files for source {source.name}")
+    return files
+
+
+def data_files_of(folder: Path, source: data_contract.Source) -> list[Path]:
+    """Files of the source's format; names starting with _ or . (_SUCCESS, checksums) are no data."""
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() == f".{source.format}" and not path.name.startswith(("_", "."))
+    )
+
+
+def check_format(path: Path, source: data_contract.Source) -> None:
+    if path.suffix.lower() != f".{source.format}":
+        raise LocalRunError(
+            f"--raw {path}: source {source.name} is declared as {source.format} in the data contract; "
+            f"give a .{source.format} file, or set its format: to {path.suffix.lstrip('.').lower() or '?'}"
+        )
 
 
 @dataclass(frozen=True)
@@ -523,21 +599,22 @@ def check_quality_gate(run: LocalRun) -> None:
     """Stop the run, as the pipeline's FailStep does, unless the model reaches the threshold."""
     gate = evaluate_quality_gate(run)
     spec = run.spec.quality_gate
-    comparison = ">=" if gate.passed else "<"
+    comparison = quality_gate.comparison(gate.direction, gate.passed)
     print(f"\n{spec.name}: {gate.metric} = {gate.value:.4f} {comparison} {gate.threshold} ({shown(gate.report)})")
     if not gate.passed:
         # The same words as the pipeline's FailStep.
+        side = quality_gate.failed_side(gate.direction)
         raise LocalRunError(
-            f"{spec.fail_step_name}: Quality gate failed: {gate.metric} = {gate.value} is below the threshold "
+            f"{spec.fail_step_name}: Quality gate failed: {gate.metric} = {gate.value} is {side} the threshold "
             f"{gate.threshold} ({spec.threshold.path}); the model was not published."
         )
 
 
-def run_pipeline(run: LocalRun, rows: int) -> dict[str, float]:
+def run_pipeline(run: LocalRun, rows: int, raw: Path | None = None) -> dict[str, float]:
     """Run the steps of the run's use type; return the seconds each step took."""
     plan = plan_run(run)
     check_earlier_outputs(run, plan.steps)
-    ensure_raw_data(run, rows)
+    ensure_raw_data(run, rows, raw)
     package_zip = build_package()
     print(f"Package: {shown(package_zip)}")
     timings: dict[str, float] = {}
@@ -639,6 +716,15 @@ def parse_arguments(argv: list[str] | None, spec: PipelineSpec = PIPELINE) -> ar
         "--rows", type=positive_int, default=2000, metavar="N", help="sample rows to make if raw data is missing"
     )
     parser.add_argument(
+        "--raw",
+        type=Path,
+        metavar="PATH",
+        help="your own data instead of sample data: a CSV or Parquet file (one-source data contracts) or a "
+        "directory with one folder per source, copied into the run's raw location; a train run needs at least "
+        f"{data_contract.MIN_ROWS} rows, and {data_contract.MIN_ROWS_PER_CLASS} of each class when classifying "
+        "(so that the stratified 80/20 split leaves some in both parts)",
+    )
+    parser.add_argument(
         "--work-dir", type=Path, default=Path("build/local"), metavar="DIR", help="holds the S3 mirror, s3/<bucket>"
     )
     parser.add_argument(
@@ -677,8 +763,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Local {run.use_type} run {run.execution_id} of {config.environment}, "
             f"storage mirrored under {shown(work_dir / 's3')}"
         )
-        timings = run_pipeline(run, arguments.rows)
-    except (ConfigError, LocalRunError) as error:
+        timings = run_pipeline(run, arguments.rows, arguments.raw)
+    except (ConfigError, LocalRunError, StepError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

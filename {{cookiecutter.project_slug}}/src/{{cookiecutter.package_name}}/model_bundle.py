@@ -2,9 +2,10 @@
 
 ``model.tar.gz`` (SageMaker tars the training job's ``SM_MODEL_DIR``) holds::
 
-    model.joblib        the fitted classifier; its inputs are the transformer's output columns
+    model.joblib        the fitted estimator; its inputs are the transformer's output columns
     transformer.joblib  the fitted feature transformer; its inputs are feature-table columns
-    metadata.json       column lists, label, library versions, hyperparameters, training summary
+    metadata.json       task, label, classes, column lists, library versions, hyperparameters,
+                        training summary
 
 A *published* model (``models/latest``, written by publish.py) is that archive plus the
 ``evaluation.json`` that let it through the quality gate and a ``manifest.json`` naming
@@ -19,7 +20,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import pickle
 import platform
 import shutil
 import tarfile
@@ -45,7 +45,8 @@ EVALUATION_FILE = "evaluation.json"
 MANIFEST_FILE = "manifest.json"
 # Written by preprocess.py beside a predict set: the version of the model whose transformer made it.
 TRANSFORMED_BY_FILE = "_transformed_by.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: task, classes, positive class
+DEFAULT_DECISION_THRESHOLD = 0.5
 
 TRAIN_FIRST = "run a train pipeline first: its Publish step writes the model (locally: make run-local USE_TYPE=train)"
 
@@ -63,17 +64,74 @@ class ModelBundle:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
-        """Columns of the model matrix the classifier reads (the transformer's output)."""
+        """Columns of the model matrix the estimator reads (the transformer's output)."""
         return tuple(self.metadata["model_inputs"])
 
-    def probabilities(self, matrix: pd.DataFrame) -> np.ndarray:
-        """Probability of the positive class (a bag bought) for each row of a model matrix."""
-        positive = list(self.model.classes_).index(1)
-        return self.model.predict_proba(matrix[list(self.input_columns)])[:, positive]
+    @property
+    def task(self) -> str:
+        return self.metadata["task"]
 
-    def score_features(self, table: pd.DataFrame) -> np.ndarray:
-        """Probabilities for conformed feature-table rows: transform, then classify."""
-        return self.probabilities(features.transform(self.transformer, table))
+    @property
+    def classes(self) -> tuple[Any, ...]:
+        """The classes in the order of the model's probabilities; empty for regression."""
+        return tuple(self.metadata["classes"])
+
+    @property
+    def positive_class(self) -> Any:
+        return self.metadata["positive_class"]
+
+    @property
+    def id_column(self) -> str:
+        return self.metadata["id_column"]
+
+    def value_columns(self) -> tuple[str, ...]:
+        """What ``predict_matrix`` gives for each row (``schema.prediction_value_columns``)."""
+        return schema.names(schema.prediction_value_columns(self.classes))
+
+    def probabilities(self, matrix: pd.DataFrame) -> np.ndarray:
+        """Probability of each class (columns in ``classes`` order) for each row of a model matrix."""
+        return self.model.predict_proba(matrix[list(self.input_columns)])
+
+    def positive_probability(self, matrix: pd.DataFrame) -> np.ndarray:
+        """Binary models: the probability of the positive class for each row."""
+        return self.probabilities(matrix)[:, self.classes.index(self.positive_class)]
+
+    def predict_matrix(
+        self, matrix: pd.DataFrame, decision_threshold: float = DEFAULT_DECISION_THRESHOLD
+    ) -> pd.DataFrame:
+        """The task's prediction columns for the rows of a model matrix (same index).
+
+        binary      probability (of the positive class) and predicted_class: the positive
+                    class from ``decision_threshold`` on, else the other one
+        multiclass  probability_<class> per class and predicted_class, the most likely one
+        regression  prediction
+        """
+        names = self.value_columns()
+        if self.task == "regression":
+            values = {names[0]: self.model.predict(matrix[list(self.input_columns)]).astype("float64")}
+        elif self.task == "binary":
+            positive = self.positive_probability(matrix)
+            (negative,) = (value for value in self.classes if value != self.positive_class)
+            chosen = np.where(positive >= decision_threshold, self.positive_class, negative)
+            values = {names[0]: positive, names[1]: chosen}
+        else:
+            probabilities = self.probabilities(matrix)
+            values = dict(zip(names[:-1], probabilities.T, strict=True))
+            values[names[-1]] = np.asarray(self.classes, dtype=object)[probabilities.argmax(axis=1)]
+        return pd.DataFrame(values, index=matrix.index)
+
+    def predict_features(
+        self, table: pd.DataFrame, decision_threshold: float = DEFAULT_DECISION_THRESHOLD
+    ) -> pd.DataFrame:
+        """Predictions for conformed feature-table rows: transform, then predict."""
+        return self.predict_matrix(features.transform(self.transformer, table), decision_threshold)
+
+
+def predictions(
+    bundle: ModelBundle, rows: pd.DataFrame, decision_threshold: float = DEFAULT_DECISION_THRESHOLD
+) -> pd.DataFrame:
+    """The task's prediction columns for conformed feature-table rows (see ``ModelBundle.predict_matrix``)."""
+    return bundle.predict_features(rows, decision_threshold)
 
 
 @dataclass(frozen=True)
@@ -87,17 +145,22 @@ class PublishedModel:
 
     @property
     def decision_threshold(self) -> float:
-        """The probability from which a booking counts as a buyer: the one the evaluation used."""
+        """Binary models: the probability from which a row counts as the positive class, as evaluated."""
         return float(self.evaluation["decision_threshold"])
 
 
 def bundle_metadata(
     model: Any, transformer: Any, hyperparameters: dict[str, Any], training: dict[str, Any]
 ) -> dict[str, Any]:
+    of = schema.contract()
     return {
         "format_version": FORMAT_VERSION,
-        "id_column": schema.ID_COLUMN,
-        "label": schema.LABEL.name,
+        "task": of.task,
+        "id_column": of.id_column,
+        "label": of.label.column,
+        # JSON's own types, in the order of the model's probabilities.
+        "classes": [native(value) for value in getattr(model, "classes_", ())],
+        "positive_class": of.label.positive_class if of.task == "binary" else None,
         "feature_columns": [str(name) for name in transformer.feature_names_in_],
         "model_inputs": [str(name) for name in model.feature_names_in_],
         "model_class": type(model).__name__,
@@ -111,6 +174,10 @@ def bundle_metadata(
             "joblib": joblib.__version__,
         },
     }
+
+
+def native(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def write_bundle(directory: Path, model: Any, transformer_file: Path, metadata: dict[str, Any]) -> None:
@@ -148,11 +215,27 @@ def load_bundle(directory: Path) -> ModelBundle:
         source, files = directory, {name: (directory / name).read_bytes() for name in BUNDLE_FILES}
     else:
         raise StepError(f"{directory}: no model here (expected {ARCHIVE}, or {', '.join(BUNDLE_FILES)}); {TRAIN_FIRST}")
-    return ModelBundle(
+    bundle = ModelBundle(
         metadata=parse_metadata(files[METADATA_FILE], source),
         model=unpickle(files, MODEL_FILE, source),
         transformer=unpickle(files, TRANSFORMER_FILE, source),
     )
+    check_loaded(bundle, source)
+    return bundle
+
+
+def check_loaded(bundle: ModelBundle, source: Path) -> None:
+    """What unpickled is an estimator and a transformer of the task the metadata names."""
+    expected = "predict_proba" if bundle.task != "regression" else "predict"
+    if not hasattr(bundle.model, expected) or not hasattr(bundle.model, "feature_names_in_"):
+        raise StepError(
+            f"{source}: {MODEL_FILE} holds a {type(bundle.model).__name__}, "
+            f"not a fitted {bundle.task} model; retrain it"
+        )
+    if not hasattr(bundle.transformer, "transform"):
+        raise StepError(f"{source}: {TRANSFORMER_FILE} holds a {type(bundle.transformer).__name__}, not a transformer")
+    if [native(value) for value in getattr(bundle.model, "classes_", ())] != list(bundle.classes):
+        raise StepError(f"{source}: {METADATA_FILE} names other classes than {MODEL_FILE} has; retrain the model")
 
 
 def read_archive(archive: Path) -> dict[str, bytes]:
@@ -196,8 +279,10 @@ def load_transformer(directory: Path) -> Any:
 def unpickle(files: dict[str, bytes], name: str, source: Path) -> Any:
     try:
         return joblib.load(io.BytesIO(files[name]))
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as error:
-        raise StepError(f"{source}: cannot load {name} ({type(error).__name__}: {error})") from None
+    # A damaged pickle can fail in any way its bytes happen to direct (KeyError, EOFError,
+    # UnpicklingError, ModuleNotFoundError, MemoryError...): each means the same thing here.
+    except Exception as error:
+        raise StepError(f"{source}: cannot load {name} ({type(error).__name__}: {error}); retrain the model") from None
 
 
 def gate_passed(evaluation: dict[str, Any]) -> bool:
@@ -206,7 +291,8 @@ def gate_passed(evaluation: dict[str, Any]) -> bool:
 
 def gate_summary(evaluation: dict[str, Any]) -> str:
     gate = evaluation.get("quality_gate", {})
-    return f"{gate.get('metric')} = {gate.get('value')} against a threshold of {gate.get('threshold')}"
+    needs = {"at_least": "at least", "at_most": "at most"}.get(gate.get("direction", "at_least"), "at least")
+    return f"{gate.get('metric')} = {gate.get('value')} against a threshold of {gate.get('threshold')} ({needs})"
 
 
 def load_published(directory: Path) -> PublishedModel:

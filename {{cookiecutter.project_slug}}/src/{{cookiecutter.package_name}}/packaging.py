@@ -12,6 +12,10 @@ Two shapes, one per kind of job:
   ``requirements.txt`` and a copy of the package, so that importing the package works
   next to the script inside the container, as ``PYTHONPATH=src`` makes it work locally.
 
+Both carry the data contract as ``data_contract.json`` (``contract.shipped_json``), the
+checked form of ``data_contract.yaml``, instead of the YAML file: the SageMaker images
+have no YAML parser. ``contract.load()`` reads whichever the package holds.
+
 ``python -m {{ cookiecutter.package_name }}.packaging`` builds the zip and prints its path.
 """
 
@@ -24,6 +28,8 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from {{ cookiecutter.package_name }} import contract
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE_NAME = PACKAGE_DIR.name
@@ -53,6 +59,22 @@ def package_files(package_dir: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.relative_to(package_dir).as_posix())
 
 
+def shipped_files(package_dir: Path) -> list[tuple[str, bytes]]:
+    """(path relative to ``package_dir``, content) of each file a shipped build holds, sorted by path.
+
+    The contract's YAML file becomes its JSON form, checked on the way: a broken contract
+    fails the build rather than the job.
+    """
+    shipped = []
+    for path in package_files(package_dir):
+        relative = path.relative_to(package_dir).as_posix()
+        if relative == contract.CONTRACT_FILE:
+            shipped.append((contract.SHIPPED_CONTRACT_FILE, contract.shipped_json(path).encode("utf-8")))
+        else:
+            shipped.append((relative, path.read_bytes()))
+    return sorted(shipped)
+
+
 def write_zip(package_dir: Path, zip_path: Path) -> Path:
     """Zip ``package_dir`` as ``<its name>/...`` into ``zip_path``, byte for byte reproducibly.
 
@@ -65,12 +87,12 @@ def write_zip(package_dir: Path, zip_path: Path) -> Path:
     temporary = Path(temporary_name)
     try:
         with zipfile.ZipFile(temporary, "w") as archive:
-            for path in package_files(package_dir):
-                entry = zipfile.ZipInfo(f"{package_dir.name}/{path.relative_to(package_dir).as_posix()}", ZIP_TIMESTAMP)
+            for relative, content in shipped_files(package_dir):
+                entry = zipfile.ZipInfo(f"{package_dir.name}/{relative}", ZIP_TIMESTAMP)
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 entry.create_system = ZIP_CREATED_ON_UNIX
                 entry.external_attr = ZIP_FILE_MODE << 16
-                archive.writestr(entry, path.read_bytes(), compresslevel=9)
+                archive.writestr(entry, content, compresslevel=9)
         # mkstemp creates the file readable by its owner only; a build artifact is for everyone.
         temporary.chmod(0o644)
         temporary.replace(zip_path)
@@ -95,10 +117,10 @@ def requirements_file(script: str) -> Path:
 
 
 def copy_package(package_dir: Path, destination: Path) -> None:
-    for path in package_files(package_dir):
-        target = destination / path.relative_to(package_dir)
+    for relative, content in shipped_files(package_dir):
+        target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        target.write_bytes(content)
 
 
 def replace_staged_dir(staging: Path, destination: Path) -> None:
@@ -118,7 +140,8 @@ def stage_step_source(script: str, destination: Path, extra_scripts: Sequence[st
         <script>                      production/code/<script>, e.g. preprocess.py
         <extra scripts>               other files of production/code, e.g. inference.py for Train
         requirements.txt              production/packages/requirements/<script stem>.txt
-        <package>/                    src/<package> without __pycache__ / *.pyc
+        <package>/                    src/<package> without __pycache__ / *.pyc, data_contract.json
+                                      in place of data_contract.yaml
 
     Use it as the ``source_dir`` of a processing step (entry point ``<script>``) or of the
     training job (``SourceCode(source_dir=..., entry_script=<script>, requirements="requirements.txt")``).

@@ -165,13 +165,17 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class QualityGateSpec:
-    """Train branch check: the model is published only if its metric reaches the threshold."""
+    """Train branch check: the model is published only if its metric reaches the threshold.
+
+    ``direction`` (``at_least`` for a score, ``at_most`` for an error) says which side passes.
+    """
 
     name: str
     step: str
     property_file: str
     metric: Setting
     threshold: Setting
+    direction: Setting
     fail_step_name: str
 
 
@@ -236,7 +240,7 @@ STEPS = (
         kind="spark",
         branch="common",
         script="etl.py",
-        description="Clean and join the raw bookings and customers, derive features, write Parquet by execution date.",
+        description="Check the raw sources against the data contract, join them, derive features, write Parquet by date.",
         arguments={
             "--input-uri": RAW_DATA,
             "--output-uri": FEATURES,
@@ -298,7 +302,7 @@ STEPS = (
             "--evaluation-dir": OutputPath("evaluation"),
             "--decision-threshold": Setting("evaluation.decision_threshold"),
             "--gate-metric": Setting("evaluation.metric"),
-            "--gate-threshold": Setting("evaluation.min_value"),
+            "--gate-threshold": Setting("evaluation.threshold"),
         },
         property_files=(PropertyFileSpec("EvaluationReport", "evaluation", "evaluation.json"),),
     ),
@@ -361,7 +365,8 @@ PIPELINE = PipelineSpec(
         step="Evaluate",
         property_file="EvaluationReport",
         metric=Setting("evaluation.metric"),
-        threshold=Setting("evaluation.min_value"),
+        threshold=Setting("evaluation.threshold"),
+        direction=Setting("evaluation.direction"),
         fail_step_name="ModelBelowThreshold",
     ),
 )

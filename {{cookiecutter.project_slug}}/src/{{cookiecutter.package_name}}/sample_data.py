@@ -1,139 +1,211 @@
-"""Deterministic sample data: airline bookings, their customers, and who added a checked bag.
+"""Deterministic sample data shaped by the data contract, with a label a model can learn.
 
-Writes the two raw CSV sources the ETL reads::
+Writes one folder per source of the contract, as the ETL reads them::
 
     python -m {{ cookiecutter.package_name }}.sample_data --use-type train --rows 2000 --output-dir raw/train
 
-    <output-dir>/bookings/part-00000.csv    (one file per million bookings)
-    <output-dir>/customers/part-00000.csv
+    <output-dir>/<source>/part-00000.csv        (.parquet for a Parquet source; one file per million rows)
 
-The same seed and row count always give the same bytes. Training data carries the label
-``bought_bag``; predict data does not. The label follows a logistic model of the booking
-and customer attributes (economy fares, families, leisure routes and early bookings buy
-bags; business cabins and top loyalty tiers, whose fares include bags, do not), so a
-random forest reaches a ROC AUC of about 0.8 even on a few hundred rows.
+The same contract, seed and row count always give the same bytes. Training data carries
+the label; predict data does not. When the contract names a ``sample_generator`` module,
+its ``generate(contract, use_type, rows, seed)`` makes the data (and its ``parts(...)``, if
+it has one, writes big data sets file by file). Otherwise the generic generator below does:
 
-``generate()`` also returns the feature table the ETL should derive from the two sources,
-which the tests compare the ETL's output with.
+* every declared column, per type: a declared value list is drawn from; text without one
+  becomes codes; numbers fall in the declared range (or a default one); dates fall in the
+  declared range, or in a default window of the use type; a few values of each nullable
+  column are missing;
+* the main source holds one row per id (unique texts, or numbers for an integer id); a
+  source joined on the id holds one row per id too, one joined on another key holds one
+  row per key, and every key of the main source finds its row;
+* a planted signal: a seeded linear score over the standardized numbers and per-category
+  effects of the columns the features read, turned into the label: binary by a logistic
+  draw, multiclass by the largest of one noisy score per class, regression as the score
+  plus noise, within the label's declared range. A model learns something real, and the
+  quality gate passes on sample data.
+
+``generate()`` also returns the feature table the ETL should derive from the sources when
+every feature is a column as it is (the tests compare the ETL's output with it).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import datetime
+import importlib
+import io
 import logging
+import math
+import re
 import sys
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
-from {{ cookiecutter.package_name }} import schema
-from {{ cookiecutter.package_name }}.cli import configure_logging, positive_int
+from {{ cookiecutter.package_name }} import schema, tables
+from {{ cookiecutter.package_name }}.cli import configure_logging, positive_int, report
+from {{ cookiecutter.package_name }}.contract import Column, Contract, Source
+from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.files import atomic_outputs
 
 log = logging.getLogger("sample_data")
 
 DEFAULT_SEED = 42
 ROWS_PER_FILE = 1_000_000
-BOOKINGS_PER_CUSTOMER = 3
-GUEST_SHARE = 0.07
-# Share of bookings whose days_to_departure field is left blank: the ETL recomputes it from the dates.
-BLANK_DAYS_SHARE = 0.03
-
-HUBS = ("LHR", "CDG", "AMS", "FRA", "MAD", "MUC", "DUB", "FCO")
-LEISURE = ("PMI", "AGP", "FAO", "HER", "LPA", "NCE")
-AIRPORTS = HUBS + LEISURE
-CABINS = ("economy", "premium_economy", "business")
-CHANNELS = ("web", "mobile_app", "travel_agent", "call_center")
-TIERS = ("none", "silver", "gold", "platinum")
-AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-
-# Bookings of each use type fall in their own window and carry their own id prefix.
-WINDOWS = {"train": (datetime.date(2024, 1, 1), 366, "BK24"), "predict": (datetime.date(2025, 1, 1), 90, "BK25")}
-# Members signed up during the ten years before this day.
-SIGNUP_END = datetime.date(2024, 1, 1)
-
-# Effects on the log-odds of buying a bag. SIGNAL_SCALE multiplies them all; at 1.4 about
-# 35% of bookings buy a bag, and a random forest reaches a test ROC AUC of about 0.85 on
-# 2000 rows (0.75 to 0.9 on 300 rows, whose test split is only 60 bookings).
-INTERCEPT = -2.8
-CABIN_EFFECT = np.array([0.7, 0.0, -1.6])
-TIER_EFFECT = np.array([0.35, 0.0, -0.9, -1.8])
-GUEST_EFFECT = 0.2
-CHANNEL_EFFECT = np.array([0.0, -0.25, 0.35, 0.2])
-AGE_EFFECT = np.array([-0.5, -0.2, 0.1, 0.2, 0.3, 0.4])
-PASSENGER_EFFECT = 0.45
-EARLY_BOOKING_EFFECT = 1.2
-HOLIDAY_MONTHS = (6, 7, 8, 12)
-HOLIDAY_EFFECT = 0.6
-WEEKEND_EFFECT = 0.3
-LEISURE_DESTINATION_EFFECT = 0.8
-OUTBOUND_EFFECT, RETURN_EFFECT = 0.45, -0.35
-PREVIOUS_BOOKINGS_EFFECT = -0.05
-SIGNAL_SCALE = 1.4
+MISSING_SHARE = 0.03  # of each nullable column's values (never ids, keys or the label)
+CODE_COUNT = 6  # distinct codes of a text column declared without values
+ROWS_PER_KEY = 3  # main rows per row of a source joined on a key other than the id
+DEFAULT_SPAN = 100  # width of a number range the contract leaves open
+# Dates of each use type fall in their own window (within the declared range).
+WINDOWS = {"train": (datetime.date(2024, 1, 1), 366), "predict": (datetime.date(2025, 1, 1), 90)}
+# Keeps the ids of the use types apart: predict ids never repeat training ids.
+ID_LETTERS = {"train": "T", "predict": "P"}
+PREDICT_ID_OFFSET = 1_000_000_000  # integer ids
+# How strongly the score decides the label: large enough that a random forest on a few
+# hundred rows clears the default quality gates (ROC AUC 0.7, macro F1 0.5, R2 0.5).
+BINARY_STRENGTH, BINARY_INTERCEPT = 3.0, -0.4
+MULTICLASS_STRENGTH, MULTICLASS_DEFAULT_CLASSES = 4.0, 3
+REGRESSION_NOISE = 0.3  # standard deviation of the noise, against the score's 1
 
 
 @dataclasses.dataclass(frozen=True)
 class SampleData:
-    bookings: pd.DataFrame
-    customers: pd.DataFrame
-    # The feature table the ETL should derive from bookings and customers.
-    features: pd.DataFrame
+    # Per source name, the columns named as the files name them.
+    sources: dict[str, pd.DataFrame]
+    # The feature table the ETL should derive from the sources (safe names), when known.
+    expected_features: pd.DataFrame | None = None
+    why_no_features: str = "the generator does not make the feature table"
+
+    @property
+    def features(self) -> pd.DataFrame:
+        if self.expected_features is None:
+            raise StepError(f"sample data: no expected feature table: {self.why_no_features}")
+        return self.expected_features
 
 
-@dataclasses.dataclass(frozen=True)
-class Customers:
-    """Members as category codes (strings are only made when writing)."""
-
-    tier: np.ndarray
-    home: np.ndarray
-    age: np.ndarray
-    signup: np.ndarray  # datetime64[D]
-    previous_bookings: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.tier)
+# ---------------------------------------------------------------------- entry points
 
 
-def generate(use_type: schema.UseType, rows: int, seed: int = DEFAULT_SEED) -> SampleData:
-    """All sample data in memory (for tests and notebooks; use ``write_sample_data`` for big runs)."""
-    customers = draw_customers(rows, seed)
-    chunks = list(booking_chunks(use_type, rows, seed, customers))
-    return SampleData(
-        bookings=pd.concat([bookings for bookings, _, _ in chunks], ignore_index=True),
-        customers=customer_frame(customers),
-        features=pd.concat([feature_frame(trips, label) for _, trips, label in chunks], ignore_index=True),
-    )
+def generate(
+    use_type: schema.UseType, rows: int, seed: int = DEFAULT_SEED, contract: Contract | None = None
+) -> SampleData:
+    """All sample data in memory (for tests and notebooks; ``write_sample_data`` writes big runs to files)."""
+    contract = contract or schema.contract()
+    generator = custom_generator(contract)
+    if generator is not None:
+        return generator.generate(contract, use_type, rows, seed)
+    return generic(contract, use_type, rows, seed)
 
 
-def write_sample_data(output_dir: Path, use_type: schema.UseType, rows: int, seed: int = DEFAULT_SEED) -> None:
-    """Write ``<output_dir>/bookings/*.csv`` and ``<output_dir>/customers/*.csv``, all-or-nothing."""
-    customers = draw_customers(rows, seed)
-    with atomic_outputs(output_dir / "bookings", output_dir / "customers") as (bookings_dir, customers_dir):
-        for number, (bookings, _, _) in enumerate(booking_chunks(use_type, rows, seed, customers)):
-            write_csv(bookings, bookings_dir / f"part-{number:05d}.csv")
-        write_csv(customer_frame(customers), customers_dir / "part-00000.csv")
+def write_sample_data(
+    output_dir: Path, use_type: schema.UseType, rows: int, seed: int = DEFAULT_SEED, contract: Contract | None = None
+) -> None:
+    """Write ``<output_dir>/<source>/part-*.<format>`` for every source, all-or-nothing."""
+    contract = contract or schema.contract()
+    with atomic_outputs(*(output_dir / source.name for source in contract.sources)) as folders:
+        folder_of = {source.name: folder for source, folder in zip(contract.sources, folders, strict=True)}
+        written = dict.fromkeys(folder_of, 0)
+        for part in source_parts(contract, use_type, rows, seed):
+            for name, frame in part.items():
+                source = contract.source(name)
+                write_source_file(source, frame, folder_of[name] / f"part-{written[name]:05d}.{source.format}")
+                written[name] += 1
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def custom_generator(contract: Contract) -> Any:
+    if contract.sample_generator is None:
+        return None
+    try:
+        return importlib.import_module(contract.sample_generator)
+    except ModuleNotFoundError as error:
+        raise StepError(
+            f"data contract: sample_generator: module {contract.sample_generator!r} not found ({error}); "
+            "fix the module path or remove the key to use the generic generator"
+        ) from None
+
+
+def source_parts(
+    contract: Contract, use_type: schema.UseType, rows: int, seed: int
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """The sources file by file: the generator's own ``parts`` when it has them, else slices of ROWS_PER_FILE."""
+    generator = custom_generator(contract)
+    if generator is not None and hasattr(generator, "parts"):
+        yield from generator.parts(contract, use_type, rows, seed)
+        return
+    for name, frame in generate(use_type, rows, seed, contract).sources.items():
+        for start in range(0, max(len(frame), 1), ROWS_PER_FILE):
+            yield {name: frame.iloc[start : start + ROWS_PER_FILE]}
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def write_source_file(source: Source, frame: pd.DataFrame, path: Path) -> None:
+    if source.format == "parquet":
+        write_parquet(source, frame, path)
+    else:
+        write_csv(frame, path, source.encoding)
+
+
+def write_parquet(source: Source, frame: pd.DataFrame, path: Path) -> None:
+    """A raw Parquet file as a team would export it: the file's column names, the declared types."""
+    columns = [column for column in source.columns if column.name in frame.columns]
+    # The frames hold dates as text, as CSV files do; Parquet holds dates.
+    dates = {c.name: pd.to_datetime(frame[c.name]).dt.date for c in columns if c.type == "date"}
+    arrow_schema = pa.schema([pa.field(c.name, tables.ARROW_TYPES[c.type]) for c in columns])
+    pq.write_table(pa.Table.from_pandas(frame.assign(**dates), schema=arrow_schema, preserve_index=False), path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, encoding: str = "utf-8") -> None:
     """The bytes ``frame.to_csv(path, index=False)`` writes, about ten times faster.
 
-    Arrow's CSV writer does the work (pandas' takes minutes for ten million bookings).
-    Two things are made to match pandas: the header is written unquoted, and floats are
-    turned into text first, as Python writes them (``78.0``, where Arrow would write ``78``).
-    Quoting is off: no generated value holds a comma, a quote or a line break (Arrow
-    refuses to write one that does, rather than write a broken file).
+    Arrow's CSV writer does the work (pandas' takes minutes for ten million rows). Two
+    things are made to match pandas: the header is written as pandas quotes it, and floats
+    are turned into text first, as Python writes them (``78.0``, where Arrow would write
+    ``78``). Arrow writes UTF-8 without quoting: a value that needs quotes (a comma, a
+    quote, a line break), or another encoding, is left to pandas itself.
     """
+    if codecs_name(encoding) != "utf-8" or needs_quotes(frame):
+        frame.to_csv(path, index=False, encoding=encoding, lineterminator="\n")
+        return
     floats = frame.select_dtypes(include="float").columns
-    table = pa.Table.from_pandas(frame.astype(dict.fromkeys(floats, str)), preserve_index=False)
+    as_text = {name: frame[name].astype(str).where(frame[name].notna(), None) for name in floats}
+    table = pa.Table.from_pandas(frame.assign(**as_text) if as_text else frame, preserve_index=False)
     with path.open("wb") as stream:
-        stream.write((",".join(frame.columns) + "\n").encode("utf-8"))
+        stream.write(csv_line(frame.columns).encode("utf-8"))
         pa_csv.write_csv(table, stream, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def codecs_name(encoding: str) -> str:
+    import codecs
+
+    return codecs.lookup(encoding).name
+
+
+def csv_line(fields: Any) -> str:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(list(fields))
+    return text.getvalue()
+
+
+def needs_quotes(frame: pd.DataFrame) -> bool:
+    for name in frame.select_dtypes(include="object").columns:
+        values = frame[name].dropna().astype(str)
+        if values.str.contains(r'[,"\r\n]', regex=True).any():
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------- the generic generator
 
 
 def random_stream(seed: int, *key: int) -> np.random.Generator:
@@ -141,254 +213,315 @@ def random_stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *key]))
 
 
-def draw_customers(rows: int, seed: int) -> Customers:
-    """About one member per BOOKINGS_PER_CUSTOMER bookings.
-
-    Each attribute has its own stream, so that member ``n`` is the same person in every
-    data set of the seed, whatever its size: train and predict data share their members.
-    """
-    count = max(20, rows // BOOKINGS_PER_CUSTOMER)
-    tier = random_stream(seed, 0, 0).choice(len(TIERS), size=count, p=[0.55, 0.25, 0.14, 0.06])
-    days_as_member = random_stream(seed, 0, 1).integers(30, 3650, size=count)
-    return Customers(
-        tier=tier,
-        home=random_stream(seed, 0, 2).choice(len(AIRPORTS), size=count, p=airport_weights(hub_weight=3.0)),
-        age=random_stream(seed, 0, 3).choice(len(AGE_BANDS), size=count, p=[0.10, 0.24, 0.23, 0.20, 0.14, 0.09]),
-        signup=np.datetime64(SIGNUP_END, "D") - days_as_member,
-        # Frequent flyers reach the higher tiers.
-        previous_bookings=random_stream(seed, 0, 4).poisson(np.array([1.0, 4.0, 9.0, 18.0])[tier]),
-    )
-
-
-def airport_weights(hub_weight: float) -> np.ndarray:
-    weights = np.array([hub_weight if airport in HUBS else 1.0 for airport in AIRPORTS])
-    return weights / weights.sum()
-
-
-def customer_frame(customers: Customers) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "customer_id": customer_ids(np.arange(len(customers))),
-            "loyalty_tier": labels(TIERS, customers.tier),
-            "home_airport": labels(AIRPORTS, customers.home),
-            "age_band": labels(AGE_BANDS, customers.age),
-            "signup_date": texts(customers.signup, date_texts),
-            "previous_bookings": customers.previous_bookings,
-        }
-    )
-    return frame[list(schema.names(schema.CUSTOMER_COLUMNS))]
-
-
-def customer_ids(numbers: np.ndarray) -> np.ndarray:
-    return np.char.add("C", np.char.zfill(numbers.astype(str), 8))
-
-
-def booking_chunks(
-    use_type: schema.UseType, rows: int, seed: int, customers: Customers
-) -> Iterator[tuple[pd.DataFrame, Trips, np.ndarray | None]]:
-    """(raw bookings, the trips they record, their labels) per file of at most ROWS_PER_FILE bookings."""
-    use_key = schema.USE_TYPES.index(use_type) + 1
-    for number, start in enumerate(range(0, rows, ROWS_PER_FILE)):
-        rng = random_stream(seed, use_key, number)
-        trips = draw_trips(rng, use_type, np.arange(start, min(rows, start + ROWS_PER_FILE)), customers)
-        # Drawn for predict data too, so that both use types consume the stream alike.
-        label = (rng.random(len(trips.days)) < purchase_probability(trips)).astype(np.int64)
-        label = label if use_type == "train" else None
-        yield booking_frame(trips, label, rng), trips, label
+def stable_number(text: str) -> int:
+    """A number for a name that every Python process agrees on (``hash()`` is salted per process)."""
+    return zlib.crc32(text.encode("utf-8"))
 
 
 @dataclasses.dataclass(frozen=True)
-class Trips:
-    """One booking per element, as category codes and numbers."""
+class Drawn:
+    """One column's values, and what the planted signal reads from them."""
 
-    booking_id: np.ndarray
-    customer: np.ndarray  # index into Customers; meaningless where guest
-    guest: np.ndarray
-    booked: np.ndarray  # datetime64[D]
-    days: np.ndarray
-    cabin: np.ndarray
-    passengers: np.ndarray
-    channel: np.ndarray
-    origin: np.ndarray
-    destination: np.ndarray
-    from_home: np.ndarray
-    fare: np.ndarray
-    tier: np.ndarray  # of the customer (guests: meaningless)
-    age: np.ndarray
-    signup: np.ndarray
-    previous_bookings: np.ndarray
-
-    @property
-    def departs(self) -> np.ndarray:
-        return self.booked + self.days
+    values: Any  # numpy array, or pandas' nullable integers
+    missing: np.ndarray
+    mean: float = 0.0  # numbers: of the distribution drawn from
+    std: float = 0.0
+    codes: np.ndarray | None = None  # categories: index into ``levels``
+    levels: int = 0
 
 
-def draw_trips(rng: np.random.Generator, use_type: schema.UseType, numbers: np.ndarray, customers: Customers) -> Trips:
-    count = len(numbers)
-    window_start, window_days, id_prefix = WINDOWS[use_type]
-
-    customer = rng.integers(0, len(customers), size=count)
-    guest = rng.random(count) < GUEST_SHARE
-    tier = customers.tier[customer]
-    # The trip's purpose is not in the data, but it shapes much of what is.
-    leisure = rng.random(count) < np.where(tier >= 2, 0.35, 0.6)
-
-    days = np.where(leisure, rng.exponential(55.0, count), rng.exponential(12.0, count))
-    days = np.clip(np.rint(days), 0, 330).astype(np.int64)
-    cabin = np.where(
-        leisure,
-        rng.choice(len(CABINS), size=count, p=[0.86, 0.10, 0.04]),
-        rng.choice(len(CABINS), size=count, p=[0.55, 0.15, 0.30]),
-    )
-    passengers = np.where(
-        leisure,
-        rng.choice(np.arange(1, 6), size=count, p=[0.30, 0.35, 0.15, 0.14, 0.06]),
-        rng.choice(np.arange(1, 4), size=count, p=[0.85, 0.12, 0.03]),
-    )
-
-    home = customers.home[customer]
-    from_home = ~guest & (rng.random(count) < 0.62)
-    origin = np.where(from_home, home, rng.choice(len(AIRPORTS), size=count, p=airport_weights(2.0)))
-    # A member not departing from home departs from somewhere else.
-    origin = np.where(~guest & ~from_home & (origin == home), (origin + 1) % len(AIRPORTS), origin)
-    destination = np.where(
-        leisure,
-        rng.choice(len(AIRPORTS), size=count, p=airport_weights(hub_weight=0.3)),
-        rng.choice(len(AIRPORTS), size=count, p=airport_weights(hub_weight=4.0)),
-    )
-    destination = np.where(destination == origin, (destination + 3) % len(AIRPORTS), destination)
-
-    base_fare = np.array([90.0, 220.0, 520.0])[cabin] * rng.lognormal(0.0, 0.3, count)
-    late_booking_premium = 1.0 + 0.8 * np.exp(-days / 10.0)
-    fare = np.round(base_fare * late_booking_premium * passengers, 2)
-
-    return Trips(
-        booking_id=np.char.add(f"{id_prefix}-", np.char.zfill(numbers.astype(str), 9)),
-        customer=customer,
-        guest=guest,
-        booked=np.datetime64(window_start, "D") + rng.integers(0, window_days, size=count),
-        days=days,
-        cabin=cabin,
-        passengers=passengers,
-        channel=rng.choice(len(CHANNELS), size=count, p=[0.45, 0.35, 0.12, 0.08]),
-        origin=origin,
-        destination=destination,
-        from_home=from_home,
-        fare=fare,
-        tier=tier,
-        age=customers.age[customer],
-        signup=customers.signup[customer],
-        previous_bookings=customers.previous_bookings[customer],
-    )
+def generic(contract: Contract, use_type: schema.UseType, rows: int, seed: int) -> SampleData:
+    use_key = schema.USE_TYPES.index(use_type) + 1
+    drawn: dict[str, dict[str, Drawn]] = {}
+    # For each source, which of its rows each main row joins (None: the same row).
+    positions: dict[str, np.ndarray | None] = {contract.main.name: None}
+    main_keys = {}
+    key_count = max(1, math.ceil(rows / ROWS_PER_KEY))
+    for source in contract.sources[1:]:
+        if source.join.key != contract.id_column:
+            picked = random_stream(seed, 0, stable_number(source.name)).integers(0, key_count, size=rows)
+            main_keys[source.join.key] = Drawn(key_values(source.column(source.join.key), picked), no_missing(rows))
+            positions[source.name] = picked
+    for index, source in enumerate(contract.sources):
+        shared = positions[source.name] is not None  # keyed by another key: the same rows for both use types
+        count = key_count if shared else rows
+        stream_key = (index, 0 if shared else use_key)
+        drawn[source.name] = draw_source(contract, source, use_type, count, seed, stream_key)
+    drawn[contract.main.name].update(main_keys)
+    label = draw_label(contract, drawn, positions, rows, seed, use_key) if use_type == "train" else None
+    frames = {
+        source.name: source_frame(contract, source, use_type, drawn[source.name], label) for source in contract.sources
+    }
+    features, why = expected_features(contract, use_type, frames)
+    return SampleData(frames, features, why)
 
 
-def purchase_probability(trips: Trips) -> np.ndarray:
-    """Probability that each booking adds a checked bag: a logistic model of what the data shows."""
-    member = ~trips.guest
-    departs = trips.departs
-    logit = (
-        INTERCEPT
-        + CABIN_EFFECT[trips.cabin]
-        + CHANNEL_EFFECT[trips.channel]
-        + np.where(member, TIER_EFFECT[trips.tier] + AGE_EFFECT[trips.age], GUEST_EFFECT)
-        + np.where(member, np.where(trips.from_home, OUTBOUND_EFFECT, RETURN_EFFECT), 0.0)
-        + PREVIOUS_BOOKINGS_EFFECT * np.where(member, np.minimum(trips.previous_bookings, 30), 0)
-        + PASSENGER_EFFECT * (trips.passengers - 1)
-        + EARLY_BOOKING_EFFECT * (1.0 - np.exp(-trips.days / 30.0))
-        + HOLIDAY_EFFECT * np.isin(month_of(departs), HOLIDAY_MONTHS)
-        + WEEKEND_EFFECT * (iso_weekday(departs) >= 5)
-        + LEISURE_DESTINATION_EFFECT * np.isin(np.array(AIRPORTS)[trips.destination], LEISURE)
-    )
-    return 1.0 / (1.0 + np.exp(-SIGNAL_SCALE * logit))
+def no_missing(count: int) -> np.ndarray:
+    return np.zeros(count, dtype=bool)
 
 
-def booking_frame(trips: Trips, label: np.ndarray | None, rng: np.random.Generator) -> pd.DataFrame:
-    """The raw bookings source, as the booking system would export it (with ``label`` for training)."""
-    blank_days = rng.random(len(trips.days)) < BLANK_DAYS_SHARE
-    frame = pd.DataFrame(
-        {
-            schema.ID_COLUMN: trips.booking_id,
-            "customer_id": np.where(trips.guest, None, texts(trips.customer, customer_ids)),
-            "booking_date": texts(trips.booked, date_texts),
-            "departure_date": texts(trips.departs, date_texts),
-            "origin": labels(AIRPORTS, trips.origin),
-            "destination": labels(AIRPORTS, trips.destination),
-            "cabin": labels(CABINS, trips.cabin),
-            "fare": trips.fare,
-            "passengers": trips.passengers,
-            "channel": labels(CHANNELS, trips.channel),
-            "days_to_departure": missing_where(trips.days, blank_days),
-        }
-    )
-    if label is not None:
-        frame[schema.LABEL.name] = label
-    return frame
+def draw_source(
+    contract: Contract, source: Source, use_type: str, count: int, seed: int, stream_key: tuple[int, int]
+) -> dict[str, Drawn]:
+    identities = {contract.id_column} if source.join is None else {source.join.key}
+    if source.primary_key:
+        identities.add(source.primary_key)
+    keys_elsewhere = {s.join.key for s in contract.sources if s.join}
+    result = {}
+    for number, column in enumerate(source.columns):
+        if column.safe_name == contract.label.column and source.join is None:
+            continue
+        rng = random_stream(seed, *stream_key, number)
+        if column.safe_name in identities:
+            if column.safe_name == contract.id_column:
+                result[column.safe_name] = Drawn(id_values(column, count, use_type), no_missing(count))
+            else:
+                result[column.safe_name] = Drawn(key_values(column, np.arange(count)), no_missing(count))
+            continue
+        if column.safe_name in keys_elsewhere:
+            continue  # drawn from the joined source's keys
+        missing = (rng.random(count) < MISSING_SHARE) if column.nullable else no_missing(count)
+        result[column.safe_name] = draw_values(column, count, rng, use_type, missing)
+    return result
 
 
-def labels(names: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
-    """Category codes as their names: Python strings, one shared object per name.
+def initials(column: Column) -> str:
+    words = [word for word in column.safe_name.split("_") if word]
+    text = "".join(word[0] for word in words[:3]) if len(words) > 1 else column.safe_name[:2]
+    return text.upper()
 
-    Indexing an object array is what keeps millions of rows quick: NumPy's own string
-    arrays would each be converted to a new Python string per row by pandas.
+
+def id_values(column: Column, count: int, use_type: str) -> np.ndarray:
+    numbers = np.arange(count)
+    if column.type == "integer":
+        return numbers + 1 + (PREDICT_ID_OFFSET if use_type == "predict" else 0)
+    prefix = f"{initials(column)}-{ID_LETTERS[use_type]}"
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), 9)).astype(object)
+
+
+def key_values(column: Column, numbers: np.ndarray) -> np.ndarray:
+    if column.type == "integer":
+        return numbers + 1
+    return np.char.add(initials(column), np.char.zfill(numbers.astype(str), 8)).astype(object)
+
+
+def cased(column: Column, text: str) -> str:
+    return text.lower() if column.case == "lower" else text
+
+
+def draw_values(column: Column, count: int, rng: np.random.Generator, use_type: str, missing: np.ndarray) -> Drawn:
+    if column.values or column.type == "string":
+        levels = column.values or tuple(cased(column, f"{initials(column)}{k + 1}") for k in range(CODE_COUNT))
+        codes = rng.integers(0, len(levels), size=count)
+        values = np.array(levels, dtype=object if column.type == "string" else None)[codes]
+        return Drawn(with_missing(column, values, missing), missing, codes=codes, levels=len(levels))
+    if column.type == "date":
+        start, days = date_window(column, use_type)
+        dates = np.datetime64(start, "D") + rng.integers(0, days, size=count)
+        texts = np.datetime_as_string(dates, unit="D").astype(object)
+        return Drawn(np.where(missing, None, texts), missing)
+    low, high = number_range(column)
+    if column.type == "integer":
+        low, high = math.ceil(low), math.floor(high)
+        values = rng.integers(low, high + 1, size=count)
+        std = math.sqrt(((high - low + 1) ** 2 - 1) / 12)
+    else:
+        values = np.round(rng.uniform(low, high, size=count), 2)
+        std = (high - low) / math.sqrt(12)
+    return Drawn(with_missing(column, values, missing), missing, mean=(low + high) / 2, std=std or 1.0)
+
+
+def with_missing(column: Column, values: np.ndarray, missing: np.ndarray) -> Any:
+    """Values with gaps: None in text, NaN in doubles, pandas' nullable integers (empty CSV fields)."""
+    if column.type == "integer":
+        return pd.arrays.IntegerArray(values.astype(np.int64), mask=missing) if column.nullable else values
+    if column.type == "double":
+        return np.where(missing, np.nan, values.astype(float))
+    return np.where(missing, None, values)
+
+
+def number_range(column: Column) -> tuple[float, float]:
+    low, high = column.min, column.max
+    if low is None and high is None:
+        return 0.0, float(DEFAULT_SPAN)
+    if high is None:
+        return float(low), float(low) + DEFAULT_SPAN
+    if low is None:
+        return float(high) - DEFAULT_SPAN, float(high)
+    return float(low), float(high)
+
+
+def date_window(column: Column, use_type: str) -> tuple[datetime.date, int]:
+    """The use type's window, within the declared range; the declared range if the two do not meet."""
+    start, days = WINDOWS[use_type]
+    end = start + datetime.timedelta(days=days - 1)
+    low = datetime.date.fromisoformat(column.min) if column.min else None
+    high = datetime.date.fromisoformat(column.max) if column.max else None
+    start, end = max(start, low or start), min(end, high or end)
+    if start > end:
+        start = low or (high - datetime.timedelta(days=days - 1))
+        end = high or (low + datetime.timedelta(days=days - 1))
+    return start, (end - start).days + 1
+
+
+# ---------------------------------------------------------------------- the planted signal
+
+
+def signal_columns(contract: Contract) -> list[tuple[Source, Column]]:
+    """The columns the features read (not ids, keys, dates or the label): what the label depends on."""
+    skipped = {contract.id_column, contract.label.column, *(s.join.key for s in contract.sources if s.join)}
+    candidates = [
+        (source, column)
+        for source in contract.sources
+        for column in source.columns
+        if column.safe_name not in skipped and column.type != "date"
+    ]
+    expressions = " ".join(feature.expression for feature in contract.features)
+    read = [(s, c) for s, c in candidates if re.search(rf"(?<![0-9a-z_]){c.safe_name}(?![0-9a-z_])", expressions)]
+    return read or candidates
+
+
+def scores(
+    contract: Contract,
+    drawn: dict[str, dict[str, Drawn]],
+    positions: dict[str, np.ndarray | None],
+    rows: int,
+    seed: int,
+    k: int,
+) -> np.ndarray:
+    """``k`` linear scores per main row, each of mean about 0 and standard deviation about 1.
+
+    Each score is centred and scaled on its own, so that no class of a multiclass label
+    wins most rows by a larger spread.
     """
-    return np.array(names, dtype=object)[codes]
+    total = np.zeros((rows, k))
+    variance = np.zeros(k)
+    for source, column in signal_columns(contract):
+        values = drawn[source.name][column.safe_name]
+        at = positions[source.name]
+        rng = random_stream(seed, 100, stable_number(column.safe_name))
+        if values.codes is not None:
+            effects = rng.normal(size=(values.levels, k))
+            effects -= effects.mean(axis=0)
+            contribution = effects[values.codes]
+            variance += effects.var(axis=0)
+        else:
+            weights = rng.normal(size=k)
+            standardized = np.nan_to_num((np.asarray(values.values, dtype=float) - values.mean) / values.std)
+            contribution = standardized[:, None] * weights
+            variance += weights**2
+        contribution = np.where(values.missing[:, None], 0.0, contribution)
+        total += contribution if at is None else contribution[at]
+    return total / np.sqrt(np.where(variance > 0, variance, 1.0))
 
 
-def texts(values: np.ndarray, to_text: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``to_text(values)`` as Python strings, converting each distinct value only once."""
-    distinct, positions = np.unique(values, return_inverse=True)
-    return to_text(distinct).astype(object)[positions]
+def draw_label(
+    contract: Contract,
+    drawn: dict[str, dict[str, Drawn]],
+    positions: dict[str, np.ndarray | None],
+    rows: int,
+    seed: int,
+    use_key: int,
+) -> np.ndarray:
+    rng = random_stream(seed, 99, use_key)
+    column = contract.label_column
+    if contract.task == "binary":
+        score = scores(contract, drawn, positions, rows, seed, 1)[:, 0]
+        probability = 1.0 / (1.0 + np.exp(-(BINARY_STRENGTH * score + BINARY_INTERCEPT)))
+        positive, other = binary_classes(contract)
+        return typed_label(column, np.where(rng.random(rows) < probability, positive, other))
+    if contract.task == "multiclass":
+        classes = multiclass_classes(contract)
+        score = scores(contract, drawn, positions, rows, seed, len(classes))
+        # Gumbel noise: the largest noisy score is a draw from the softmax of the scores.
+        chosen = np.argmax(MULTICLASS_STRENGTH * score + rng.gumbel(size=score.shape), axis=1)
+        return typed_label(column, np.array(classes, dtype=object)[chosen])
+    score = scores(contract, drawn, positions, rows, seed, 1)[:, 0]
+    low, high = number_range(column)
+    spread = (high - low) / 8
+    values = np.clip((low + high) / 2 + spread * (score + REGRESSION_NOISE * rng.normal(size=rows)), low, high)
+    return typed_label(column, values)
 
 
-def date_texts(dates: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(dates, unit="D")
+def binary_classes(contract: Contract) -> tuple[Any, Any]:
+    positive = contract.label.positive_class
+    others = [value for value in contract.label.classes if value != positive]
+    if others:
+        return positive, others[0]
+    if isinstance(positive, bool):
+        return positive, not positive
+    if isinstance(positive, int | float):
+        return positive, 0 if positive != 0 else 1
+    return positive, f"not_{positive}"
 
 
-def feature_frame(trips: Trips, label: np.ndarray | None) -> pd.DataFrame:
-    """The feature table the ETL should derive from the raw sources (with ``label`` for training)."""
-    departs = trips.departs
-    frame = pd.DataFrame(
-        {
-            schema.ID_COLUMN: trips.booking_id,
-            "cabin": np.array(CABINS)[trips.cabin],
-            "channel": np.array(CHANNELS)[trips.channel],
-            "destination": np.array(AIRPORTS)[trips.destination],
-            "loyalty_tier": np.where(trips.guest, None, np.array(TIERS, dtype=object)[trips.tier]),
-            "age_band": np.where(trips.guest, None, np.array(AGE_BANDS, dtype=object)[trips.age]),
-            "days_to_departure": trips.days,
-            "departure_month": month_of(departs),
-            "departure_weekday": iso_weekday(departs),
-            "passengers": trips.passengers,
-            "fare_per_passenger": trips.fare / trips.passengers,
-            "departs_from_home": missing_where(trips.from_home.astype(np.int64), trips.guest),
-            "customer_tenure_days": missing_where((trips.booked - trips.signup).astype(np.int64), trips.guest),
-            "previous_bookings": missing_where(trips.previous_bookings, trips.guest),
-        }
-    )
-    if label is not None:
-        frame[schema.LABEL.name] = label
-    return frame
+def multiclass_classes(contract: Contract) -> tuple[Any, ...]:
+    if contract.label.classes:
+        return contract.label.classes
+    if contract.label_column.type == "integer":
+        return tuple(range(MULTICLASS_DEFAULT_CLASSES))
+    return tuple(f"class_{k}" for k in range(MULTICLASS_DEFAULT_CLASSES))
 
 
-def missing_where(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    """Whole numbers with gaps (pandas' nullable integers: empty fields in CSV, nulls in Parquet)."""
-    return pd.arrays.IntegerArray(values.astype(np.int64), mask=missing.astype(bool))
+def typed_label(column: Column, values: np.ndarray) -> np.ndarray:
+    """The label in its column's declared type."""
+    if column.type == "integer":
+        return np.rint(values.astype(float)).astype(np.int64)
+    if column.type == "double":
+        return np.round(values.astype(float), 2)
+    return np.array([str(value) for value in values], dtype=object)
 
 
-def month_of(dates: np.ndarray) -> np.ndarray:
-    return dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+# ---------------------------------------------------------------------- frames
 
 
-def iso_weekday(dates: np.ndarray) -> np.ndarray:
-    # Day 0, 1970-01-01, was a Thursday: ISO weekday 4.
-    return (dates.astype(np.int64) + 3) % 7 + 1
+def source_frame(
+    contract: Contract, source: Source, use_type: str, drawn: dict[str, Drawn], label: np.ndarray | None
+) -> pd.DataFrame:
+    """The source as its file holds it: the file's column names, in the contract's order."""
+    columns = source.columns_for(use_type, contract.label.column) if source.join is None else source.columns
+    data = {}
+    for column in columns:
+        if source.join is None and column.safe_name == contract.label.column:
+            data[column.name] = label
+        else:
+            data[column.name] = drawn[column.safe_name].values
+    return pd.DataFrame(data)
+
+
+def expected_features(
+    contract: Contract, use_type: str, frames: dict[str, pd.DataFrame]
+) -> tuple[pd.DataFrame | None, str]:
+    """The feature table the ETL derives, when every feature is a column as it is."""
+    derived = [f.name for f in contract.features if f.expression != f"`{f.name}`"]
+    if derived:
+        return None, f"features {schema.listing(derived)} are expressions: run the ETL on the sample data instead"
+    joined = safe_frame(contract.main, frames[contract.main.name])
+    for source in contract.sources[1:]:
+        joined = joined.merge(safe_frame(source, frames[source.name]), on=source.join.key, how=source.join.how)
+    return joined[list(schema.names(contract.feature_table_columns(use_type)))], ""
+
+
+def safe_frame(source: Source, frame: pd.DataFrame) -> pd.DataFrame:
+    """Safe names, and text in the case the ETL puts it in."""
+    renamed = frame.rename(columns={column.name: column.safe_name for column in source.columns})
+    for column in source.columns:
+        if column.case != "keep" and column.safe_name in renamed:
+            text = renamed[column.safe_name]
+            renamed[column.safe_name] = text.str.lower() if column.case == "lower" else text.str.upper()
+    return renamed
+
+
+# ---------------------------------------------------------------------- command line
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Write deterministic sample bookings and customers as CSV.")
+    parser = argparse.ArgumentParser(
+        description="Write deterministic sample data for every source of the data contract."
+    )
     parser.add_argument("--use-type", required=True, choices=schema.USE_TYPES, help="train data carries the label")
-    parser.add_argument("--rows", type=positive_int, default=2000, help="number of bookings (default: 2000)")
-    parser.add_argument("--output-dir", type=Path, required=True, help="gets bookings/ and customers/")
+    parser.add_argument("--rows", type=positive_int, default=2000, help="rows of the main source (default: 2000)")
+    parser.add_argument("--output-dir", type=Path, required=True, help="gets one folder per source")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     return parser.parse_args(argv)
 
@@ -396,8 +529,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
-    write_sample_data(args.output_dir, args.use_type, args.rows, args.seed)
-    log.info("Wrote %d %s bookings (seed %d) to %s", args.rows, args.use_type, args.seed, args.output_dir)
+    try:
+        write_sample_data(args.output_dir, args.use_type, args.rows, args.seed)
+    except StepError as error:
+        return report(error)
+    log.info("Wrote %d %s rows (seed %d) to %s", args.rows, args.use_type, args.seed, args.output_dir)
     return 0
 
 

@@ -12,7 +12,8 @@ scikit-learn container calls on an endpoint: ``model_fn`` loads, ``input_fn`` re
 checks the request, ``predict_fn`` scores, ``output_fn`` writes the answer. This module
 only carries HTTP around them, so a request answered here is answered the same way on an
 endpoint. A request the model cannot read gets the 4xx status and message of the error
-``input_fn``/``output_fn`` raise.
+``input_fn``/``output_fn`` raise; a body larger than an endpoint takes (``inference.MAX_BODY_BYTES``)
+is refused with 413 as soon as its size is known, before it is read whole.
 
 Without ``--model-dir`` it serves the model the last local train run published
 (``models/latest`` in the environment's local S3 mirror), the one predict runs use, and
@@ -26,7 +27,7 @@ import argparse
 import dataclasses
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -96,17 +97,30 @@ def ping(request: Request) -> Response:
 @router.post("/invocations")
 async def invocations(request: Request) -> Response:
     model = loaded_model(request)
-    body = await request.body()
+    inference = request.app.state.inference
     content_type = request.headers.get("content-type", "")
     accept = request.headers.get("accept")
     try:
+        body = await read_body(request, inference.require_size)
         # Scoring is CPU-bound: in a worker thread it does not hold up the server's event loop.
-        answer, media_type = await run_in_threadpool(
-            invoke, request.app.state.inference, model, body, content_type, accept
-        )
+        answer, media_type = await run_in_threadpool(invoke, inference, model, body, content_type, accept)
     except PayloadError as error:
         raise HTTPException(status_code=error.status_code, detail=str(error)) from None
     return Response(content=answer, media_type=media_type)
+
+
+async def read_body(request: Request, require_size: Callable[[int], None]) -> bytes:
+    """The body, refused as soon as it is known to be too large (by its Content-Length, or while it
+    arrives): a client cannot make the server hold more than an endpoint would take."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        require_size(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        require_size(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def loaded_model(request: Request) -> Any:
