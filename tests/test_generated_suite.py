@@ -146,7 +146,8 @@ class OwnDataRun:
 def own_data_commands(task: str, table: OwnTable, train_csv: Path, predict_csv: Path, python: str) -> dict:
     """What a user types, in order: draft the contract, train on the table, score the rows to score."""
     interpreter = f"PYTHON={python}"
-    contract = [f"CSV={train_csv}", f"LABEL={table.label}", f"TASK={task}", f"ID={ID_COLUMN}"]
+    # A fresh render is not under git yet: FORCE=1 lets the draft replace the starter contract.
+    contract = [f"CSV={train_csv}", f"LABEL={table.label}", f"TASK={task}", f"ID={ID_COLUMN}", "FORCE=1"]
     return {
         "contract": ["make", "contract", *contract, interpreter],
         "train": ["make", "run-local", "USE_TYPE=train", f"RAW={train_csv}", interpreter],

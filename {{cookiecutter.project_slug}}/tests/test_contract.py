@@ -156,7 +156,7 @@ def test_a_file_that_is_not_yaml_or_missing_is_named(tmp_path):
 
 
 def test_safe_names_are_lower_case_words_joined_by_underscores():
-    assert data_contract.safe_name("Total Fare (EUR)") == "total_fare_eur"
+    assert data_contract.safe_name("Monthly Spend (EUR)") == "monthly_spend_eur"
     assert data_contract.safe_name(" Tenure.Months ") == "tenure_months"
     assert data_contract.safe_name("2nd Choice") == "c_2nd_choice"
     assert data_contract.safe_name("%%") == "column"

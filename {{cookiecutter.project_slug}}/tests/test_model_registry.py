@@ -165,10 +165,10 @@ def test_list_shows_versions_newest_first_with_status_and_metrics(versions, eval
     assert status == 0
     title, header, *rows = out.splitlines()
     assert title == f"Model package group {GROUP} ({CONFIG.region}), newest first:"
-    assert header.split() == ["version", "status", "registered", *model_registry.SHOWN_METRICS]
+    assert header.split() == ["version", "status", "registered", *model_registry.shown_metrics()]
     cells = [row.split() for row in rows]
     assert [(row[0], row[1]) for row in cells] == [("3", PENDING), ("2", APPROVED), ("1", APPROVED)]
-    shown, evaluated = model_registry.SHOWN_METRICS, evaluation["metrics"]
+    shown, evaluated = model_registry.shown_metrics(), evaluation["metrics"]
     assert set(shown) <= set(evaluated), f"list shows {shown}; a {CONTRACT.task} evaluation has {sorted(evaluated)}"
     metrics = [f"{evaluated[name]:.4f}" for name in shown]
     # Cells 2 and 3 are the registration date and time.
@@ -182,7 +182,7 @@ def test_list_tells_which_metrics_it_could_not_read(session, group, evaluation, 
     assert status == 0
     newest = out.splitlines()[2].split()
     assert newest[:2] == ["2", PENDING]
-    assert newest[4:] == ["-"] * len(model_registry.SHOWN_METRICS)
+    assert newest[4:] == ["-"] * len(model_registry.shown_metrics())
     missing = r"^  version 2: no metrics \(s3://.+/evaluation.json: AWS GetObject failed \(NoSuchKey\)"
     assert re.search(missing, out, re.MULTILINE)
 

@@ -222,8 +222,10 @@ def multiclass_evaluation(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     classes = list(bundle.classes)
     probabilities = bundle.probabilities(test_set)
-    predicted = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
-    labels = labels.astype(object)
+    # The classes' own dtype (numbers or text): scikit-learn cannot tell the kind of target
+    # of an object array of numbers.
+    predicted = np.asarray(classes)[probabilities.argmax(axis=1)]
+    labels = np.asarray(labels.tolist())
     summary = {
         "macro_f1": float(sk.f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
         "accuracy": float(sk.accuracy_score(labels, predicted)),

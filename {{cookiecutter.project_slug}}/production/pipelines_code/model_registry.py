@@ -29,7 +29,9 @@ if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for th
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from {{ cookiecutter.package_name }} import schema
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
+from {{ cookiecutter.package_name }}.quality_gate import GATE_METRICS
 
 from aws_session import boto_session
 from operations import table, timestamp
@@ -37,8 +39,11 @@ from pipeline_errors import PipelineError, describe_aws_error, is_not_found
 
 APPROVED = "Approved"
 NEW_STATUS = {"approve": APPROVED, "reject": "Rejected"}
-# Flat metrics of evaluation.json (evaluate.py) shown per version, in this order.
-SHOWN_METRICS = ("roc_auc", "pr_auc", "accuracy", "log_loss")
+
+
+def shown_metrics() -> tuple[str, ...]:
+    """Flat metrics of evaluation.json (evaluate.py) shown per version: the task's gate metrics."""
+    return tuple(GATE_METRICS[schema.contract().task])
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class ModelRegistry:
             print(f"{self.group} has no model versions yet: a train execution adds one when its model passes.")
             return
         metrics = {summary["ModelPackageVersion"]: self.metrics(summary["ModelPackageArn"]) for summary in versions}
-        headers = ["version", "status", "registered", *SHOWN_METRICS]
+        headers = ["version", "status", "registered", *shown_metrics()]
         rows = [version_row(summary, metrics[summary["ModelPackageVersion"]]) for summary in versions]
         print(f"Model package group {self.group} ({self.config.region}), newest first:")
         print(*table(headers, rows), sep="\n")
@@ -159,7 +164,7 @@ def version_row(summary: dict, metrics: Metrics) -> list[str]:
         str(summary["ModelPackageVersion"]),
         summary.get("ModelApprovalStatus", "-"),
         timestamp(summary.get("CreationTime")),
-        *(metrics.cell(name) for name in SHOWN_METRICS),
+        *(metrics.cell(name) for name in shown_metrics()),
     ]
 
 

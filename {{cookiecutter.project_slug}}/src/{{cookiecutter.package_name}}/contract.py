@@ -11,7 +11,7 @@ Every step, test and doc page reads the contract instead of naming columns itsel
   or ``regression``.
 
 Files come as teams have them: a column is declared with the name its file uses
-(``"Total Fare (EUR)"``) and every step refers to it by its *safe name* (``total_fare_eur``),
+(``"Monthly Spend (EUR)"``) and every step refers to it by its *safe name* (``monthly_spend_eur``),
 lower-case letters, digits and underscores, derived here (or set with ``safe_name``).
 Expressions, the feature table and the model use safe names.
 
@@ -188,7 +188,7 @@ class Contract:
 
 
 def safe_name(name: str) -> str:
-    """``"Total Fare (EUR)"`` -> ``total_fare_eur``; a leading digit gains ``c_``."""
+    """``"Monthly Spend (EUR)"`` -> ``monthly_spend_eur``; a leading digit gains ``c_``."""
     text = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
     if not text:
         return "column"

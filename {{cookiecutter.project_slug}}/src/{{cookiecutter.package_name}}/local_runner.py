@@ -91,10 +91,10 @@ logger.native.level = error
 """
 
 # Local Spark is tuned by the size of the raw data (the template's bench/ measured both cases):
-# * up to SMALL_INPUT_BYTES (about 600,000 bookings) the jobs are too short for the JVM's
+# * up to SMALL_INPUT_BYTES (about 600,000 rows of the sample data) the jobs are too short for the JVM's
 #   optimising compiler (C2) to earn back its compile time: the quick compiler alone (C1)
 #   runs the ETL on about a third less CPU;
-# * above it C2's faster code wins (C1 alone costs ~20% more at a million bookings), and
+# * above it C2's faster code wins (C1 alone costs ~20% more at a million rows), and
 #   Spark's default 1 GB heap spills to disk: a larger one is a quarter quicker at ten million.
 SMALL_INPUT_BYTES = 64 * 1024 * 1024
 QUICK_JIT = "-XX:TieredStopAtLevel=1"

@@ -240,7 +240,7 @@ STEPS = (
         kind="spark",
         branch="common",
         script="etl.py",
-        description="Check the raw sources against the data contract, join them, derive features, write Parquet by date.",
+        description="Check raw sources against the data contract, join them, derive features, write Parquet by date.",
         arguments={
             "--input-uri": RAW_DATA,
             "--output-uri": FEATURES,
