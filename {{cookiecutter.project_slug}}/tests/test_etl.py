@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import gzip
 import logging
 import math
 import os
@@ -489,6 +490,20 @@ def test_empty_file(spark, raw_train, tmp_path, expect_failure):
     output = tmp_path / "features"
     expect_failure(
         etl.main, arguments(raw_train, output), f"{raw_train}/{last}: the CSV files are empty", outputs=(output,)
+    )
+
+
+@pytest.mark.spark
+def test_compressed_bytes_in_a_csv_file(spark, raw_train, tmp_path, expect_failure):
+    main = contract().main.name
+    path = raw_train / main / "part-00000.csv"
+    path.write_bytes(gzip.compress(path.read_bytes()))
+    output = tmp_path / "features"
+    expect_failure(
+        etl.main,
+        arguments(raw_train, output),
+        f"{raw_train}/{main}: the header row is not utf-8 text (a compressed or binary file named .csv?)",
+        outputs=(output,),
     )
 
 

@@ -237,6 +237,7 @@ def read_table(spark: SparkSession, contract: Contract, source: Source, uri: str
         raw = read_csv_text(spark, uri, source.encoding)
         if not raw.columns:
             raise StepError(f"{uri}: the CSV files are empty (no header row)")
+        check_header_is_text(raw.columns, uri, source.encoding)
     else:
         raw = read_parquet(spark, uri)
     expected = tuple(c.name for c in columns)
@@ -254,6 +255,17 @@ def read_table(spark: SparkSession, contract: Contract, source: Source, uri: str
     key = source.column(key_name) if key_name else None
     label_column = source.column(label) if source is contract.main and use_type == "train" else None
     return Table(source, uri, columns, key, label_column, typed.withColumns(flags) if flags else typed)
+
+
+def check_header_is_text(header: list[str], uri: str, encoding: str) -> None:
+    """A header of undecodable or control characters is no CSV text: say so, rather than print
+    the bytes as column names (gzip or zip bytes in a .csv file, a file of another encoding)."""
+    for name in header:
+        if "\ufffd" in name or any(ord(character) < 32 and character not in "\t" for character in name):
+            raise StepError(
+                f"{uri}: the header row is not {encoding} text (a compressed or binary file named .csv?): "
+                "decompress it, or declare the source's encoding in the data contract"
+            )
 
 
 def read_csv_text(spark: SparkSession, uri: str, encoding: str) -> DataFrame:
