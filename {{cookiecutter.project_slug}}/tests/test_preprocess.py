@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -40,6 +41,24 @@ def train_arguments(features_dir: Path, out: Path, *extra: str) -> list[str]:
 
 def train_outputs(out: Path) -> tuple[Path, ...]:
     return out / "train", out / "test", out / "transformer"
+
+
+@pytest.fixture
+def refuses_training(tmp_path, write_features, expect_failure) -> Callable[..., None]:
+    """Preprocess in train mode refuses ``frame`` with one line ``<features dir>: <problem>``
+    (holding ``more`` too), and writes none of its outputs."""
+
+    def check(frame: pd.DataFrame, problem: str, *more: str) -> None:
+        features = write_features(frame, tmp_path / "features")
+        expect_failure(
+            preprocess.main,
+            train_arguments(features, tmp_path),
+            f"{features}: {problem}",
+            *more,
+            outputs=train_outputs(tmp_path),
+        )
+
+    return check
 
 
 def predict_arguments(features_dir: Path, model_dir: Path, predict_dir: Path) -> list[str]:
@@ -135,21 +154,15 @@ def test_empty_file(tmp_path, expect_failure):
     )
 
 
-def test_no_rows(tmp_path, train_sample, write_features, expect_failure):
-    features = write_features(train_sample.features.head(0), tmp_path / "features")
-    expect_failure(
-        preprocess.main, train_arguments(features, tmp_path), f"{features}: no rows", outputs=train_outputs(tmp_path)
-    )
+def test_no_rows(train_sample, refuses_training):
+    refuses_training(train_sample.features.head(0), "no rows")
 
 
-def test_too_few_rows_to_train(tmp_path, train_sample, write_features, expect_failure):
+def test_too_few_rows_to_train(train_sample, refuses_training):
     rows = data_contract.MIN_ROWS - 1
-    features = write_features(train_sample.features.head(rows), tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: {rows} rows are too few to train and test a model; at least {data_contract.MIN_ROWS}",
-        outputs=train_outputs(tmp_path),
+    refuses_training(
+        train_sample.features.head(rows),
+        f"{rows} rows are too few to train and test a model; at least {data_contract.MIN_ROWS}",
     )
 
 
@@ -240,99 +253,78 @@ def test_numbers_a_model_cannot_hold(tmp_path, train_sample, expect_failure, bad
     )
 
 
-def test_duplicate_ids(tmp_path, train_sample, write_features, expect_failure):
+def test_duplicate_ids(train_sample, refuses_training):
     frame = pd.concat([train_sample.features, train_sample.features.head(1)], ignore_index=True)
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: {ID} {frame.loc[0, ID]!r} and 0 other(s) occur more than once",
-        outputs=train_outputs(tmp_path),
+    refuses_training(
+        frame,
+        f"{ID} {frame.loc[0, ID]!r} and 0 other(s) occur more than once",
     )
 
 
 # --------------------------------------------------------------------------- refused labels
 
 
-def test_all_null_label(tmp_path, train_sample, write_features, expect_failure):
-    features = write_features(train_sample.features.assign(**{LABEL: None}), tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} is all null ({len(train_sample.features)} rows)",
-        outputs=train_outputs(tmp_path),
+def test_all_null_label(train_sample, refuses_training):
+    refuses_training(
+        train_sample.features.assign(**{LABEL: None}),
+        f"column {LABEL} is all null ({len(train_sample.features)} rows)",
     )
 
 
-def test_some_null_labels(tmp_path, train_sample, write_features, expect_failure):
+def test_some_null_labels(train_sample, refuses_training):
     frame = train_sample.features.astype({LABEL: object})
     frame.loc[[1, 2], LABEL] = None
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} is null in 2 of {len(frame)} rows",
-        outputs=train_outputs(tmp_path),
+    refuses_training(
+        frame,
+        f"column {LABEL} is null in 2 of {len(frame)} rows",
     )
 
 
 @pytest.mark.skipif(CONTRACT.task != "binary", reason="binary labels only")
-def test_single_class_label(tmp_path, train_sample, write_features, expect_failure):
+def test_single_class_label(train_sample, refuses_training):
     only = train_sample.features[LABEL].tolist()[0]
-    features = write_features(train_sample.features.assign(**{LABEL: only}), tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} holds only class {only!r}",
+    refuses_training(
+        train_sample.features.assign(**{LABEL: only}),
+        f"column {LABEL} holds only class {only!r}",
         "needs examples of both classes",
-        outputs=train_outputs(tmp_path),
     )
 
 
 @classification
-def test_too_few_rows_of_one_class(tmp_path, train_sample, write_features, expect_failure):
+def test_too_few_rows_of_one_class(train_sample, refuses_training):
     frame = train_sample.features.copy()
     counts = frame[LABEL].value_counts()
     common, rare = counts.index.tolist()[0], counts.index.tolist()[-1]
     kept = data_contract.MIN_ROWS_PER_CLASS - 2
     frame.loc[frame.index[frame[LABEL] == rare][kept:], LABEL] = common
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} has only {kept} row(s) of class {rare!r}",
+    refuses_training(
+        frame,
+        f"column {LABEL} has only {kept} row(s) of class {rare!r}",
         f"at least {data_contract.MIN_ROWS_PER_CLASS} rows",
-        outputs=train_outputs(tmp_path),
     )
 
 
 @classification
-def test_a_class_the_contract_does_not_declare(tmp_path, train_sample, write_features, expect_failure):
+def test_a_class_the_contract_does_not_declare(train_sample, refuses_training):
     frame = train_sample.features.copy()
     stranger = "unheard_of" if CONTRACT.label_column.type == "string" else 7
     frame.loc[[0, 4, 9], LABEL] = stranger
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} must be one of",
+    refuses_training(
+        frame,
+        f"column {LABEL} must be one of",
         f"found {stranger!r} in 3 row(s)",
-        outputs=train_outputs(tmp_path),
     )
 
 
 @pytest.mark.skipif(CONTRACT.task != "multiclass", reason="multiclass labels only")
-def test_a_declared_class_without_rows(tmp_path, train_sample, write_features, expect_failure):
+def test_a_declared_class_without_rows(train_sample, refuses_training):
     frame = train_sample.features.copy()
     by_count = frame[LABEL].value_counts().index.tolist()
     common, dropped = by_count[0], by_count[-1]
     frame.loc[frame[LABEL] == dropped, LABEL] = common
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} has no row of class(es) {dropped!r}",
-        outputs=train_outputs(tmp_path),
+    refuses_training(
+        frame,
+        f"column {LABEL} has no row of class(es) {dropped!r}",
     )
 
 
@@ -350,15 +342,12 @@ def test_a_positive_class_without_rows(tmp_path, train_features_dir, monkeypatch
 
 
 @pytest.mark.skipif(CONTRACT.is_classification, reason="regression labels only")
-def test_a_regression_label_that_is_not_finite(tmp_path, train_sample, write_features, expect_failure):
+def test_a_regression_label_that_is_not_finite(train_sample, refuses_training):
     frame = train_sample.features.copy()
     frame.loc[[2], LABEL] = float("inf")
-    features = write_features(frame, tmp_path / "features")
-    expect_failure(
-        preprocess.main,
-        train_arguments(features, tmp_path),
-        f"{features}: column {LABEL} holds 1 value(s) that are infinite",
-        outputs=train_outputs(tmp_path),
+    refuses_training(
+        frame,
+        f"column {LABEL} holds 1 value(s) that are infinite",
     )
 
 
