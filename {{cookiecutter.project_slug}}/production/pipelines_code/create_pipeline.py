@@ -29,9 +29,10 @@ if __name__ == "__main__":  # pytest's `pythonpath` setting does the same for th
     sys.path.insert(0, str(PROJECT_DIR / "src"))
 
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
+from {{ cookiecutter.package_name }}.files import write_text_atomically
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
 
-from definition_json import normalise, write_text_atomically
+from definition_json import normalise
 from pipeline_errors import AWS_ERRORS, PipelineError, describe_aws_error, one_line
 from pipeline_parameters import execution_parameters, parse_assignments
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import uuid
-from pathlib import Path
 
 SDK_BUILD_TIME = re.compile(r"-\d{14}(?=/input/sm_drivers\b)")
 BUILD_TIME_PLACEHOLDER = "-<build-time>"
@@ -31,20 +29,6 @@ def _normalise_value(value):
     if isinstance(value, str):
         return SDK_BUILD_TIME.sub(BUILD_TIME_PLACEHOLDER, value)
     return value
-
-
-def write_text_atomically(text: str, path: Path) -> Path:
-    """Write next to ``path`` and rename into place: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not tempfile.mkstemp: its files are private (0600) and the definition is for everyone to read.
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def unified_diff(deployed: str, local: str, deployed_label: str, local_label: str) -> str:

@@ -27,11 +27,9 @@ import argparse
 import datetime
 import json
 import math
-import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ import pandas as pd
 from {{ cookiecutter.package_name }} import contract as data_contract
 from {{ cookiecutter.package_name }}.contract import ContractError, safe_name
 from {{ cookiecutter.package_name }}.errors import StepError
+from {{ cookiecutter.package_name }}.files import write_text_atomically
 
 DISTINCT_CATEGORIES = 20  # at most this many distinct values...
 CATEGORY_SHARE = 0.5  # ...and fewer than this share of the rows: a list of categories
@@ -409,19 +408,6 @@ def safe_to_replace(path: Path) -> bool:
     return tracked.returncode == 0 and unchanged.returncode == 0
 
 
-def write_atomically(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def summary(draft: Draft, output: Path) -> str:
     rows = [("column", "safe name", "type", "nullable", "values / range", "role")]
     for guess in draft.columns:
@@ -488,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             raise StepError(
                 f"{args.output} exists and git does not hold it as it is; FORCE=1 replaces it, OUT=path writes apart"
             )
-        write_atomically(text, args.output)
+        write_text_atomically(text, args.output)
     except (StepError, ContractError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
