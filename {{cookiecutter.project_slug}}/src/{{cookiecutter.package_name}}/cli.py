@@ -44,14 +44,6 @@ def fraction(text: str) -> float:
     return value
 
 
-def unit_interval(text: str) -> float:
-    """A number from 0 to 1, both included: a metric threshold."""
-    value = _number(text, float)
-    if value is None or not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
-    return value
-
-
 def _number(text: str, kind: type[int] | type[float]) -> int | float | None:
     try:
         return kind(text)
