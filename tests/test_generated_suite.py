@@ -243,10 +243,6 @@ def test_an_own_table_trains_and_every_row_is_scored(own_data_run, task) -> None
         assert all(math.isclose(total, 1.0, abs_tol=1e-6) for total in probabilities.sum(axis=1))
 
 
-# Known gap of issue 13, kept running so that it shows: on a drafted contract, five generic tests
-# still assume the starter's contract (test_docs' README request example, three test_etl cases and
-# one test_sample_data case). strict: the mark must go the day they pass.
-@pytest.mark.xfail(strict=True, reason="generic tests still assume the starter contract in 5 places (issue 13)")
 @pytest.mark.generated_suite
 def test_the_project_tests_pass_unedited_on_an_own_binary_table(own_data_run, project_python) -> None:
     run = own_data_run("binary")

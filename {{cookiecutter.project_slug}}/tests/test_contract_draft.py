@@ -6,7 +6,9 @@ with the messy column names, text column and missing values real exports have.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,7 @@ import yaml
 from sklearn import datasets
 
 from {{ cookiecutter.package_name }} import contract as data_contract
-from {{ cookiecutter.package_name }} import contract_draft
+from {{ cookiecutter.package_name }} import contract_draft, request_example
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = contract_draft.__name__.split(".")[0]
@@ -225,6 +227,63 @@ def test_a_missing_file_is_named(tmp_path, capsys):
     code, _ = draft_file(tmp_path / "nothing.csv", tmp_path, "--label", "x")
     assert code == 1
     assert f"{tmp_path / 'nothing.csv'}: no such file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- the README's request example
+
+
+def readme_example(readme: Path) -> dict:
+    """The JSON body of the README's curl example."""
+    block = request_example.REQUEST_EXAMPLE.search(readme.read_text(encoding="utf-8")).group(0)
+    return json.loads(re.search(r"--data '([^']*)'", block).group(1))
+
+
+@pytest.fixture
+def own_project(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A package directory whose contract the draft replaces, and a copy of the project's README."""
+    package = tmp_path / "src" / PACKAGE
+    package.mkdir(parents=True)
+    monkeypatch.setattr(data_contract, "package_dir", lambda: package)
+    readme = tmp_path / "README.md"
+    shutil.copyfile(PROJECT_DIR / "README.md", readme)
+    return package / data_contract.CONTRACT_FILE, readme
+
+
+@pytest.mark.parametrize("task", list(LABELS))
+def test_drafting_the_projects_contract_rewrites_the_readme_example_from_a_row(files, own_project, task, capsys):
+    contract_file, readme = own_project
+    before = readme.read_text(encoding="utf-8")
+    assert contract_draft.main([str(files[task]), "--label", LABELS[task], "--readme", str(readme)]) == 0
+    assert f"Rewrote the request example of {readme}" in capsys.readouterr().out
+
+    drafted = data_contract.load_file(contract_file)
+    body = readme_example(readme)
+    assert list(body) == list(drafted.feature_names)
+    row = pd.read_csv(files[task], float_precision="round_trip").dropna().iloc[0]
+    columns = {column.safe_name: column for column in drafted.main.columns}
+    assert body == {name: row[columns[name].name] for name in body}
+    assert all(isinstance(body[name], float | int) for name in body if columns[name].is_numeric)
+    # Only the example changed.
+    after = readme.read_text(encoding="utf-8")
+    outside = request_example.REQUEST_EXAMPLE.sub("", before)
+    assert request_example.REQUEST_EXAMPLE.sub("", after) == outside
+    assert request_example.answer(drafted) in after
+
+
+def test_a_draft_written_elsewhere_leaves_the_readme_alone(files, own_project, tmp_path):
+    _, readme = own_project
+    before = readme.read_text(encoding="utf-8")
+    options = ["--label", "Diagnosis", "--readme", str(readme), "--output", str(tmp_path / "elsewhere.yaml")]
+    assert contract_draft.main([str(files["binary"]), *options]) == 0
+    assert readme.read_text(encoding="utf-8") == before
+
+
+def test_a_readme_without_the_markers_is_left_as_it_was(files, own_project, capsys):
+    _, readme = own_project
+    readme.write_text("# My project\n\nOur own words.\n", encoding="utf-8")
+    assert contract_draft.main([str(files["binary"]), "--label", "Diagnosis", "--readme", str(readme)]) == 0
+    assert "has no request example between" in capsys.readouterr().out
+    assert readme.read_text(encoding="utf-8") == "# My project\n\nOur own words.\n"
 
 
 # ---------------------------------------------------------------------- a pipeline run on the draft

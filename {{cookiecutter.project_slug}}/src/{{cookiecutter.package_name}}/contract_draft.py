@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from {{ cookiecutter.package_name }} import contract as data_contract
+from {{ cookiecutter.package_name }} import request_example
 from {{ cookiecutter.package_name }}.contract import ContractError, safe_name
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.files import write_text_atomically
@@ -94,6 +95,9 @@ class Draft:
     task: str
     positive_class: Any = None
     class_counts: tuple[tuple[Any, int], ...] = ()  # classification: rows of each class
+    example: dict[str, Any] | None = None  # one row's model inputs by safe name, for the README
+
+
 
 
 # ---------------------------------------------------------------------- reading
@@ -313,7 +317,18 @@ def draft(
         task=task,
         positive_class=positive,
         class_counts=counts,
+        example=example_row(frame, columns, (identifier, label_name)),
     )
+
+
+def example_row(frame: pd.DataFrame, columns: list[Guess], not_inputs: tuple[str, ...]) -> dict[str, Any] | None:
+    """The model inputs of the first row that has them all (and no quote), typed as the contract says."""
+    inputs = [guess for guess in columns if guess.name not in not_inputs and guess.type != "date"]
+    typed = {"integer": int, "double": float, "string": str}
+    for _, row in frame[[guess.name for guess in inputs]].iterrows():
+        if row.notna().all() and not any("'" in str(value) for value in row):
+            return {guess.safe_name: typed[guess.type](row[guess.name]) for guess in inputs}
+    return None
 
 
 # ---------------------------------------------------------------------- writing
@@ -461,6 +476,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output", type=Path, default=data_contract.package_dir() / data_contract.CONTRACT_FILE, help="the YAML file"
     )
     parser.add_argument("--force", action="store_true", help="replace the output file even if git does not hold it")
+    parser.add_argument(
+        "--readme", type=Path, default=data_contract.package_dir().parents[1] / "README.md",
+        help="whose request example is rewritten from a row of the file, when the draft is the project's contract",
+    )
     return parser.parse_args(argv)
 
 
@@ -479,7 +498,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
     print(summary(drafted, args.output))
+    if is_projects_contract(args.output) and drafted.example is not None:
+        print(request_example.refresh(args.readme, checked(text, args.output), drafted.example))
     return 0
+
+
+def is_projects_contract(path: Path) -> bool:
+    """Whether ``path`` is the contract every step reads (OUT=elsewhere leaves the README alone)."""
+    return path.resolve() == (data_contract.package_dir() / data_contract.CONTRACT_FILE).resolve()
 
 
 if __name__ == "__main__":

@@ -326,9 +326,16 @@ def draw_values(column: Column, count: int, rng: np.random.Generator, use_type: 
         values = rng.integers(low, high + 1, size=count)
         std = math.sqrt(((high - low + 1) ** 2 - 1) / 12)
     else:
-        values = np.round(rng.uniform(low, high, size=count), 2)
+        values = rounded(rng.uniform(low, high, size=count), low, high)
         std = (high - low) / math.sqrt(12)
     return Drawn(with_missing(column, values, missing), missing, mean=(low + high) / 2, std=std or 1.0)
+
+
+def rounded(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values as a file would print them: about four significant digits of the range, never outside it."""
+    width = high - low
+    digits = max(2, 3 - math.floor(math.log10(width))) if width > 0 else 2
+    return np.clip(np.round(values, digits), low, high)
 
 
 def with_missing(column: Column, values: np.ndarray, missing: np.ndarray) -> Any:
@@ -439,8 +446,8 @@ def draw_label(
     score = scores(contract, drawn, positions, rows, seed, 1)[:, 0]
     low, high = number_range(column)
     spread = (high - low) / 8
-    values = np.clip((low + high) / 2 + spread * (score + REGRESSION_NOISE * rng.normal(size=rows)), low, high)
-    return typed_label(column, values)
+    values = (low + high) / 2 + spread * (score + REGRESSION_NOISE * rng.normal(size=rows))
+    return typed_label(column, rounded(values, low, high))
 
 
 def binary_classes(contract: Contract) -> tuple[Any, Any]:
@@ -468,7 +475,7 @@ def typed_label(column: Column, values: np.ndarray) -> np.ndarray:
     if column.type == "integer":
         return np.rint(values.astype(float)).astype(np.int64)
     if column.type == "double":
-        return np.round(values.astype(float), 2)
+        return values.astype(float)
     return np.array([str(value) for value in values], dtype=object)
 
 
