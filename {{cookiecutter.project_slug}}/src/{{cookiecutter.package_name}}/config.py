@@ -211,8 +211,13 @@ def describe_errors(error: ValidationError, override: dict[str, Any], base_name:
     lines = []
     for item in error.errors():
         location = tuple(item["loc"])
-        source = override_name if has_key(override, location) else base_name
         key = ".".join(str(part) for part in location)
+        if item["type"] == "missing":
+            # In neither file: the environment's file is where a value of this environment goes.
+            everywhere = Path(base_name).name
+            lines.append(f"{override_name}: {key}: missing; set it there, or in {everywhere} for every environment")
+            continue
+        source = override_name if has_key(override, location) else base_name
         lines.append(f"{source}: {key}: {item['msg']}")
     return "\n".join(lines)
 

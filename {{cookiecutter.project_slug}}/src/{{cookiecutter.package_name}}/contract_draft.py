@@ -98,8 +98,6 @@ class Draft:
     example: dict[str, Any] | None = None  # one row's model inputs by safe name, for the README
 
 
-
-
 # ---------------------------------------------------------------------- reading
 
 
@@ -477,7 +475,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--force", action="store_true", help="replace the output file even if git does not hold it")
     parser.add_argument(
-        "--readme", type=Path, default=data_contract.package_dir().parents[1] / "README.md",
+        "--readme",
+        type=Path,
+        default=data_contract.package_dir().parents[1] / "README.md",
         help="whose request example is rewritten from a row of the file, when the draft is the project's contract",
     )
     return parser.parse_args(argv)
