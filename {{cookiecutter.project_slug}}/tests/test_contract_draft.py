@@ -21,7 +21,7 @@ import yaml
 from sklearn import datasets
 
 from {{ cookiecutter.package_name }} import contract as data_contract
-from {{ cookiecutter.package_name }} import contract_draft, request_example
+from {{ cookiecutter.package_name }} import contract_draft, readme_request
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = contract_draft.__name__.split(".")[0]
@@ -234,7 +234,7 @@ def test_a_missing_file_is_named(tmp_path, capsys):
 
 def readme_example(readme: Path) -> dict:
     """The JSON body of the README's curl example."""
-    block = request_example.REQUEST_EXAMPLE.search(readme.read_text(encoding="utf-8")).group(0)
+    block = readme_request.REQUEST_EXAMPLE.search(readme.read_text(encoding="utf-8")).group(0)
     return json.loads(re.search(r"--data '([^']*)'", block).group(1))
 
 
@@ -265,9 +265,9 @@ def test_drafting_the_projects_contract_rewrites_the_readme_example_from_a_row(f
     assert all(isinstance(body[name], float | int) for name in body if columns[name].is_numeric)
     # Only the example changed.
     after = readme.read_text(encoding="utf-8")
-    outside = request_example.REQUEST_EXAMPLE.sub("", before)
-    assert request_example.REQUEST_EXAMPLE.sub("", after) == outside
-    assert request_example.answer(drafted) in after
+    outside = readme_request.REQUEST_EXAMPLE.sub("", before)
+    assert readme_request.REQUEST_EXAMPLE.sub("", after) == outside
+    assert readme_request.answer(drafted) in after
 
 
 def test_a_draft_written_elsewhere_leaves_the_readme_alone(files, own_project, tmp_path):

@@ -687,9 +687,11 @@ def test_training_data_without_labels(spark, tmp_path, monkeypatch, expect_failu
 
 
 @pytest.mark.spark
-def test_too_little_to_learn_from(spark, tmp_path, expect_failure):
-    # Classification: one class only. Regression: fewer labelled rows than MIN_ROWS.
+def test_too_little_to_learn_from(spark, tmp_path, monkeypatch, expect_failure):
+    # Classification: one class only. Regression: fewer labelled rows than MIN_ROWS, the label declared
+    # nullable so that the row count is what fails, not the blanks.
     of = contract()
+    of = with_contract(monkeypatch, change_column(of, of.main, of.label_column, nullable=True))
     rows = raw_rows("train")
     label = of.label_column
     if of.is_classification:

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from {{ cookiecutter.package_name }} import contract as data_contract
-from {{ cookiecutter.package_name }} import request_example
+from {{ cookiecutter.package_name }} import readme_request
 from {{ cookiecutter.package_name }}.contract import ContractError, safe_name
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.files import write_text_atomically
@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(summary(drafted, args.output))
     if is_projects_contract(args.output) and drafted.example is not None:
-        print(request_example.refresh(args.readme, checked(text, args.output), drafted.example))
+        print(readme_request.refresh(args.readme, checked(text, args.output), drafted.example))
     return 0
 
 
