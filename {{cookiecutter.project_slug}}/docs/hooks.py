@@ -62,13 +62,20 @@ def diagram(spec: ModuleType) -> str:
 
 
 def token(value: Any, spec: ModuleType) -> str:
-    """How an argument or location reads in the docs: ``<Param>``, ``[setting]``, ``<execution id>``, paths."""
+    """How an argument or location reads in the docs: ``<Param>``, ``[setting]``, ``<execution id>``, paths.
+
+    ``<date>`` is ExecutionDate as the ETL resolved it: the parameter, or the start day when it is empty.
+    """
     if isinstance(value, spec.Param):
         return f"<{value.name}>"
     if isinstance(value, spec.Setting):
         return f"[{value.path}]"
     if isinstance(value, spec.ExecutionId):
         return "<execution id>"
+    if isinstance(value, spec.ExecutionStart):
+        return "<execution start>"
+    if isinstance(value, spec.RunDate):
+        return "<date>"
     if isinstance(value, spec.Uri):
         return "".join(token(part, spec) for part in value.parts)
     if isinstance(value, spec.InputPath):

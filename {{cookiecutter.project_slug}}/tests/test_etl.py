@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import datetime
 import gzip
+import json
 import logging
 import math
 import os
@@ -187,6 +188,31 @@ def test_arguments_are_checked_before_spark_starts():
     assert result.returncode == 2
     assert "--execution-date: '2024-13-01' is not a date written YYYY-MM-DD" in result.stderr
     assert "SparkSession" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "--execution-date is empty: give a date (YYYY-MM-DD) or --execution-start to use its day"),
+        (["--execution-start", "June 1st"], "--execution-start: 'June 1st' is not an ISO 8601 time"),
+    ],
+)
+def test_an_empty_date_needs_the_execution_start(extra, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        etl.parse_args([*arguments(Path("in"), Path("out"), date=""), *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.spark
+def test_an_empty_date_is_the_utc_day_the_execution_started(spark, raw_train, tmp_path):
+    # What an execution started with the defaults passes: ExecutionDate "" and its StartDateTime.
+    output, run_dir = tmp_path / "features", tmp_path / "run"
+    start = ["--execution-start", "2024-06-02T01:30:00+02:00", "--run-dir", str(run_dir)]
+    assert etl.main([*arguments(raw_train, output, date=""), *start]) == 0
+
+    assert sorted(path.name for path in output.glob("execution_date=*")) == ["execution_date=2024-06-01"]
+    assert json.loads((run_dir / "run.json").read_text(encoding="utf-8")) == {"execution_date": "2024-06-01"}
 
 
 @pytest.mark.spark

@@ -33,6 +33,7 @@ PACKAGE = local_runner.PACKAGE_NAME
 DATE = "2024-06-01"
 PREDICT_DATE = "2024-06-02"
 EXECUTION_ID = "local-20240601T120000Z-0a1b2c3d"
+STARTED_AT = datetime.datetime(2024, 6, 1, 12, 0, 0, tzinfo=datetime.UTC)
 TRAIN_ROWS = 600
 PREDICT_ROWS = 300
 
@@ -44,7 +45,7 @@ def config():
 
 def make_run(config, work_dir: Path, use_type: str = "train", **given) -> LocalRun:
     parameters = resolve_parameters(config, work_dir, {"UseType": use_type, "ExecutionDate": DATE, **given})
-    return LocalRun(config, work_dir, parameters, execution_id=EXECUTION_ID)
+    return LocalRun(config, work_dir, parameters, started_at=STARTED_AT, execution_id=EXECUTION_ID)
 
 
 def mirror_root(config, work_dir: Path) -> Path:
@@ -81,9 +82,25 @@ def test_a_value_outside_the_allowed_ones_is_refused(config, tmp_path):
         make_run(config, tmp_path, use_type="score")
 
 
-def test_a_parameter_without_value_or_default_is_refused(config, tmp_path):
-    with pytest.raises(LocalRunError, match="ExecutionDate has no value: give --execution-date"):
-        make_run(config, tmp_path, ExecutionDate=None)
+def test_a_parameter_given_empty_is_refused(config, tmp_path):
+    with pytest.raises(LocalRunError, match="InputDataUri has no value: give --input-data-uri"):
+        make_run(config, tmp_path, InputDataUri="")
+
+
+def test_an_empty_date_means_the_day_the_run_started_in_utc(config, tmp_path):
+    # Late on 1 June in UTC is already 2 June east of it: the day is UTC's, as on SageMaker.
+    started_at = datetime.datetime(2024, 6, 1, 23, 30, tzinfo=datetime.UTC)
+    given = vars(local_runner.parse_arguments(["--use-type", "predict"]))  # no --execution-date
+    run = LocalRun(config, tmp_path, resolve_parameters(config, tmp_path, given), started_at=started_at)
+    root = mirror_root(config, tmp_path)
+
+    assert run.parameters["ExecutionDate"] == ""
+    etl = render_arguments(run, PIPELINE.step("ETL"))
+    assert etl[etl.index("--execution-date") + 1] == ""
+    assert etl[etl.index("--execution-start") + 1] == "2024-06-01T23:30:00+00:00"
+    predict = render_arguments(run, PIPELINE.step("Predict"))
+    assert predict[predict.index("--execution-date") + 1] == "2024-06-01"
+    assert predict[predict.index("--predictions-dir") + 1] == f"{root}/predictions/2024-06-01"
 
 
 @pytest.mark.parametrize(
@@ -104,7 +121,7 @@ def test_every_pipeline_parameter_is_a_command_line_option(parameter, option):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--use-type", "train"], "the following arguments are required: --execution-date"),
+        (["--execution-date", "yesterday"], "not a date in the form YYYY-MM-DD"),
         (["--execution-date", "2024-02-30"], "day is out of range for month"),
         (["--execution-date", "01/06/2024"], "not a date in the form YYYY-MM-DD"),
         (["--execution-date", DATE, "--use-type", "score"], "invalid choice: 'score'"),
@@ -154,6 +171,8 @@ def expected_arguments(config, work_dir: Path) -> dict[str, list[str]]:
             "--output-uri", f"{root}/features/train",
             "--execution-date", DATE,
             "--use-type", "train",
+            "--execution-start", STARTED_AT.isoformat(),
+            "--run-dir", f"{root}/runs/{EXECUTION_ID}",
         ],
         "PreprocessTrain": [
             "--use-type", "train",
@@ -239,6 +258,10 @@ def test_the_etl_of_a_predict_run_reads_and_writes_the_predict_locations(config,
         DATE,
         "--use-type",
         "predict",
+        "--execution-start",
+        STARTED_AT.isoformat(),
+        "--run-dir",
+        f"{root}/runs/{EXECUTION_ID}",
     ]
 
 
@@ -585,6 +608,8 @@ def test_train_run_writes_model_evaluation_and_published_model(local_runs, confi
     ]
     assert (root / "raw" / "train" / schema.contract().main.name).is_dir()
     assert (root / "features" / "train" / f"execution_date={DATE}").is_dir()
+    # The ETL's RunDate property file: on SageMaker, the later steps read their date from it.
+    assert json.loads((root / "runs" / run_id / "run.json").read_text(encoding="utf-8")) == {"execution_date": DATE}
 
 
 @pytest.mark.spark

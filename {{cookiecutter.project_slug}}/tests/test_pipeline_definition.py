@@ -22,10 +22,13 @@ from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, EnvironmentConf
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     LATEST_MODEL,
     PIPELINE,
+    RUN_DATE,
     ExecutionId,
+    ExecutionStart,
     InputPath,
     OutputPath,
     Param,
+    RunDate,
     Setting,
     StepOutput,
     StepSpec,
@@ -129,6 +132,15 @@ def expected_token(token, config: EnvironmentConfig):
         return str(config.setting(token.path))
     if isinstance(token, ExecutionId):
         return {"Get": "Execution.PipelineExecutionId"}
+    if isinstance(token, ExecutionStart):
+        return {"Get": "Execution.StartDateTime"}
+    if isinstance(token, RunDate):
+        return {
+            "Std:JsonGet": {
+                "PropertyFile": {"Get": f"Steps.{token.step}.PropertyFiles.{token.property_file}"},
+                "Path": token.json_path,
+            }
+        }
     if isinstance(token, Uri):
         return expected_uri(token, config)
     if isinstance(token, InputPath):
@@ -241,14 +253,30 @@ def test_an_error_metric_passes_the_gate_at_most_at_its_threshold(offline_build)
     check_gate(config, offline_build(config))
 
 
-def test_evaluate_exposes_its_report_as_a_property_file(built):
+@pytest.mark.parametrize("step", ["ETL", "Evaluate"])
+def test_steps_expose_their_reports_as_property_files(built, step):
     _, definition = built
-    evaluate = steps_by_name(definition["Steps"])["Evaluate"]
-    [report] = PIPELINE.step("Evaluate").property_files
+    [report] = PIPELINE.step(step).property_files
 
-    assert evaluate["PropertyFiles"] == [
+    assert steps_by_name(definition["Steps"])[step]["PropertyFiles"] == [
         {"PropertyFileName": report.name, "OutputName": report.output, "FilePath": report.path}
     ]
+
+
+def test_an_execution_started_with_the_defaults_runs_for_its_start_day(built):
+    # ExecutionDate defaults to empty: the ETL turns it into the start day and every later step reads that.
+    _, definition = built
+    steps = steps_by_name(definition["Steps"])
+    etl = steps["ETL"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert etl[etl.index("--execution-date") + 1] == get("ExecutionDate")
+    assert etl[etl.index("--execution-start") + 1] == {"Get": "Execution.StartDateTime"}
+    run_date = expected_token(RUN_DATE, config=None)
+    for name in ("Publish", "Predict"):
+        arguments = steps[name]["Arguments"]["AppSpecification"]["ContainerArguments"]
+        assert arguments[arguments.index("--execution-date") + 1] == run_date, name
+    model_output = steps["Train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"]
+    assert run_date in model_output["Std:Join"]["Values"]
+    assert json.dumps(definition).count('"Get": "Parameters.ExecutionDate"') == 1  # the ETL's argument alone
 
 
 def as_built(spec: StepSpec, config: EnvironmentConfig) -> StepSpec:
@@ -447,7 +475,7 @@ def test_with_the_registry_predict_steps_fetch_the_newest_approved_model(definit
         "--features-dir", "/opt/ml/processing/input/features",
         *registry,
         "--predictions-dir", "/opt/ml/processing/output/predictions",
-        "--execution-date", get("ExecutionDate"),
+        "--execution-date", expected_token(RUN_DATE, config),
     ]  # fmt: skip
     # Nothing mounts the published model: models/latest may hold a model nobody approved.
     latest = expected_uri(Uri((*LATEST_MODEL.parts, "/")), config)

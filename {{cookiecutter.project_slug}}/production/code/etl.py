@@ -3,7 +3,8 @@
     spark-submit --py-files production/packages/dist/{{ cookiecutter.package_name }}.zip \\
         production/code/etl.py \\
         --input-uri <root>/raw/train --output-uri <root>/features/train \\
-        --execution-date 2024-06-01 --use-type train
+        --execution-date 2024-06-01 --use-type train \\
+        [--execution-start 2024-06-01T02:00:00Z --run-dir <dir>]
 
 Everything this step knows about the data comes from the data contract (``data_contract.yaml``):
 it reads each source from ``<input-uri>/<source name>/`` (CSV or Parquet files, local paths or
@@ -12,6 +13,8 @@ it reads each source from ``<input-uri>/<source name>/`` (CSV or Parquet files, 
 ``<output-uri>/execution_date=<date>/part-*.parquet``, replacing that date's partition only.
 SageMaker runs the same file as a PySparkProcessor job with the package zip as
 ``submit_py_files``; under spark-submit, its ``--master`` and configuration decide where Spark runs.
+An empty ``--execution-date`` (an execution started with the defaults) means the UTC day of
+``--execution-start``; the date used is written to ``<run-dir>/run.json`` for the later steps.
 
 Each source is checked in one pass over its files: unreadable values (text where a number or a
 date belongs, numbers that are not finite or beyond 32-bit floats), bytes that are not in the
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import logging
 import operator
 import os
@@ -54,7 +58,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the usual PySpark alias)
 
 from {{ cookiecutter.package_name }} import schema
-from {{ cookiecutter.package_name }}.cli import configure_logging, iso_date, report
+from {{ cookiecutter.package_name }}.cli import configure_logging, execution_start, iso_date_or_empty, report, run_date
 from {{ cookiecutter.package_name }}.contract import (
     MIN_ROWS,
     MIN_ROWS_PER_CLASS,
@@ -86,6 +90,8 @@ MALFORMED_CSV = {
 }
 # Column names of the working frames; safe names never start with an underscore.
 FILE = "_file"
+# What --run-dir receives; pipeline_spec names it as the ETL's RunDate property file.
+RUN_FILE = "run.json"
 MISSING_RULE_FIX = "correct the data, or change the rule or its on_violation (null, drop) in the data contract"
 TYPE_RULES = {
     "integer": ("a whole number", "write whole numbers such as 3"),
@@ -98,9 +104,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Raw sources of the data contract -> feature table (Parquet).")
     parser.add_argument("--input-uri", required=True, help="holds a folder per source (path or s3:// URI)")
     parser.add_argument("--output-uri", required=True, help="feature table root; gets execution_date=<date>/")
-    parser.add_argument("--execution-date", required=True, type=iso_date, help="YYYY-MM-DD: the partition written")
+    parser.add_argument(
+        "--execution-date",
+        required=True,
+        type=iso_date_or_empty,
+        help="YYYY-MM-DD: the partition written; empty: the UTC day of --execution-start",
+    )
     parser.add_argument("--use-type", required=True, choices=schema.USE_TYPES, help="train data carries the label")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--execution-start", type=execution_start, help="when the execution started (ISO 8601), for an empty date"
+    )
+    parser.add_argument("--run-dir", help=f"gets {RUN_FILE}: the execution date the later steps key their outputs by")
+    args = parser.parse_args(argv)
+    if not args.execution_date and not args.execution_start:
+        parser.error("--execution-date is empty: give a date (YYYY-MM-DD) or --execution-start to use its day")
+    args.execution_date = run_date(args.execution_date, args.execution_start)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +133,16 @@ def main(argv: list[str] | None = None) -> int:
             run(spark, args.input_uri, args.output_uri, args.execution_date, args.use_type)
         except StepError as error:
             return report(error)
+    if args.run_dir:
+        write_run_file(args.run_dir, args.execution_date)
     return 0
+
+
+def write_run_file(run_dir: str, execution_date: str) -> None:
+    """The resolved date, for the later steps: on SageMaker they read it as a property file."""
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as file:
+        json.dump({"execution_date": execution_date}, file)
 
 
 @contextmanager

@@ -45,12 +45,14 @@ from {{ cookiecutter.package_name }} import quality_gate, training_metrics
 from {{ cookiecutter.package_name }}.config import EnvironmentConfig
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     ExecutionId,
+    ExecutionStart,
     InputPath,
     OutputPath,
     Param,
     ParameterSpec,
     PipelineSpec,
     QualityGateSpec,
+    RunDate,
     Setting,
     Source,
     StepOutput,
@@ -99,6 +101,11 @@ class BuildContext:
             return str(self.config.setting(token.path))
         if isinstance(token, ExecutionId):
             return ExecutionVariables.PIPELINE_EXECUTION_ID
+        if isinstance(token, ExecutionStart):
+            return ExecutionVariables.START_DATETIME
+        if isinstance(token, RunDate):
+            # Reading the ETL's property file also makes every step that uses the date run after it.
+            return JsonGet(step_name=token.step, property_file=token.property_file, json_path=token.json_path)
         if isinstance(token, Uri):
             return self.uri(token)
         if isinstance(token, InputPath):
@@ -171,10 +178,13 @@ def spark_step(spec: StepSpec, context: BuildContext) -> ProcessingStep:
     step_args = processor.run(
         submit_app=context.code.spark_scripts[spec.script],
         submit_py_files=[context.code.package_zip],
+        outputs=[processing_output(channel, context.uri(location)) for channel, location in spec.outputs.items()],
         arguments=context.arguments(spec),
         configuration=spark_classifications(config),
     )
-    return ProcessingStep(name=spec.name, step_args=step_args, description=spec.description)
+    return ProcessingStep(
+        name=spec.name, step_args=step_args, description=spec.description, property_files=property_files(spec)
+    )
 
 
 def spark_classifications(config: EnvironmentConfig) -> list[dict]:
@@ -211,12 +221,13 @@ def processing_step(spec: StepSpec, context: BuildContext) -> ProcessingStep:
         # SageMaker names the actual job at run time.
         job_name=f"{config.pipeline_name}-{spec.name}",
     )
-    property_files = [
-        PropertyFile(name=file.name, output_name=file.output, path=file.path) for file in spec.property_files
-    ]
     return ProcessingStep(
-        name=spec.name, step_args=step_args, description=spec.description, property_files=property_files
+        name=spec.name, step_args=step_args, description=spec.description, property_files=property_files(spec)
     )
+
+
+def property_files(spec: StepSpec) -> list[PropertyFile]:
+    return [PropertyFile(name=file.name, output_name=file.output, path=file.path) for file in spec.property_files]
 
 
 def processing_input(channel: str, source: SdkValue) -> ProcessingInput:

@@ -29,6 +29,41 @@ def iso_date(text: str) -> str:
     return text
 
 
+def iso_date_or_empty(text: str) -> str:
+    """argparse type of a step's ``--execution-date``: a date, or empty for the execution's start day."""
+    return text if text == "" else iso_date(text)
+
+
+def execution_start(text: str) -> str:
+    """argparse type of ``--execution-start``: an ISO 8601 time such as SageMaker's Execution.StartDateTime."""
+    try:
+        start_day(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time (e.g. 2024-06-01T02:00:00Z)") from None
+    return text
+
+
+def start_day(start: str) -> str:
+    """The UTC day of an ISO 8601 time; one without an offset is taken as UTC."""
+    moment = datetime.datetime.fromisoformat(start)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.date().isoformat()
+
+
+def run_date(execution_date: str, start: str | None) -> str:
+    """The date that keys a run's outputs: ExecutionDate, or when it is empty the day the execution started.
+
+    An execution started with the defaults (Studio's Start button, a schedule that passes no
+    parameters) then writes under the day it ran, instead of failing.
+    """
+    if execution_date:
+        return execution_date
+    if not start:
+        raise ValueError("the execution date is empty and no execution start time was given")
+    return start_day(start)
+
+
 def positive_int(text: str) -> int:
     value = _number(text, int)
     if value is None or value < 1:

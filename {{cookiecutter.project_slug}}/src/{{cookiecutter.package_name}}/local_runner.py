@@ -45,8 +45,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from {{ cookiecutter.package_name }} import cli, pipeline_spec, quality_gate
 from {{ cookiecutter.package_name }} import contract as data_contract
-from {{ cookiecutter.package_name }} import pipeline_spec, quality_gate
 from {{ cookiecutter.package_name }}.config import (
     DEFAULT_CONFIG_DIR,
     ENVIRONMENTS,
@@ -60,11 +60,13 @@ from {{ cookiecutter.package_name }}.packaging import build_package
 from {{ cookiecutter.package_name }}.pipeline_spec import (
     PIPELINE,
     ExecutionId,
+    ExecutionStart,
     InputPath,
     OutputPath,
     Param,
     ParameterSpec,
     PipelineSpec,
+    RunDate,
     Setting,
     StepOutput,
     StepSpec,
@@ -111,6 +113,10 @@ BRANCH_PRODUCERS = {
 }
 
 
+# The tokens that have a value of their own (InputPath and OutputPath depend on the step).
+Value = str | Param | Setting | ExecutionId | ExecutionStart | RunDate | Uri
+
+
 class LocalRunError(Exception):
     """The run cannot go on; the message says why and what to do."""
 
@@ -118,9 +124,13 @@ class LocalRunError(Exception):
 # --------------------------------------------------------------------------- values
 
 
+def now_utc() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
 def new_execution_id(now: datetime.datetime | None = None) -> str:
     """A new run's id: sorts by start time, and two runs started in the same second still differ."""
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or now_utc()
     return f"local-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
@@ -132,8 +142,14 @@ class LocalRun:
     work_dir: Path
     parameters: dict[str, str | int | float]
     spec: PipelineSpec = PIPELINE
+    # Plays the part of SageMaker's START_DATETIME: an empty ExecutionDate means its day.
+    started_at: datetime.datetime = field(default_factory=now_utc)
     # Plays the part of SageMaker's PIPELINE_EXECUTION_ID: every run has its own.
-    execution_id: str = field(default_factory=new_execution_id)
+    execution_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.execution_id:
+            object.__setattr__(self, "execution_id", new_execution_id(self.started_at))
 
     @property
     def use_type(self) -> str:
@@ -156,14 +172,19 @@ def setting_value(run: LocalRun, setting: Setting) -> str | int | float:
     return local_location(run.work_dir, value) if isinstance(value, str) else value
 
 
-def resolve(run: LocalRun, token: str | Param | Setting | ExecutionId | Uri) -> str | int | float:
-    """The local value of a parameter, setting, execution id, location or literal."""
+def resolve(run: LocalRun, token: Value) -> str | int | float:
+    """The local value of a parameter, setting, execution id or start, run date, location or literal."""
     if isinstance(token, Param):
         return run.parameters[token.name]
     if isinstance(token, Setting):
         return setting_value(run, token)
     if isinstance(token, ExecutionId):
         return run.execution_id
+    if isinstance(token, ExecutionStart):
+        return run.started_at.isoformat()
+    if isinstance(token, RunDate):
+        # What the ETL writes to its RunDate property file, computed from the same two values.
+        return cli.run_date(str(run.parameters[pipeline_spec.DATE.name]), run.started_at.isoformat())
     if isinstance(token, Uri):
         return "".join(str(resolve(run, part)) for part in token.parts)
     return token
@@ -186,7 +207,7 @@ def resolve_parameters(
             value = float(value)
         if parameter.allowed and value not in parameter.allowed:
             raise LocalRunError(f"parameter {parameter.name}: {value!r} is not one of {', '.join(parameter.allowed)}")
-        if value == "":
+        if value == "" and parameter.name != pipeline_spec.DATE.name:  # an empty date: the run's start day
             raise LocalRunError(f"parameter {parameter.name} has no value: give --{option_name(parameter.name)}")
         resolved[parameter.name] = value
     return resolved
@@ -661,6 +682,8 @@ def option_name(parameter: str) -> str:
 
 
 def execution_date(value: str) -> str:
+    if value == "":
+        return value  # the day the run starts (UTC), as on SageMaker
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD")
     try:
@@ -740,8 +763,6 @@ def parse_arguments(argv: list[str] | None, spec: PipelineSpec = PIPELINE) -> ar
         kwargs: dict[str, object] = {"dest": parameter.name, "help": parameter_help(parameter, used), "metavar": "URI"}
         if parameter.allowed:
             kwargs.update(choices=parameter.allowed, metavar=None)
-        if parameter.default == "":
-            kwargs["required"] = True
         if parameter.name == pipeline_spec.DATE.name:
             kwargs.update(type=execution_date, metavar="YYYY-MM-DD")
         elif parameter.type == "integer":
@@ -760,8 +781,8 @@ def main(argv: list[str] | None = None) -> int:
         given = {parameter.name: getattr(arguments, parameter.name) for parameter in PIPELINE.parameters}
         run = LocalRun(config, work_dir, resolve_parameters(config, work_dir, given))
         print(
-            f"Local {run.use_type} run {run.execution_id} of {config.environment}, "
-            f"storage mirrored under {shown(work_dir / 's3')}"
+            f"Local {run.use_type} run {run.execution_id} of {config.environment} "
+            f"for {resolve(run, pipeline_spec.RUN_DATE)}, storage mirrored under {shown(work_dir / 's3')}"
         )
         timings = run_pipeline(run, arguments.rows, arguments.raw)
     except (ConfigError, LocalRunError, StepError) as error:

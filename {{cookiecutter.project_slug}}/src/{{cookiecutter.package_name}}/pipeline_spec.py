@@ -14,16 +14,18 @@ below, so a step, an argument or a storage location exists in both or in neither
 
 Tokens used in arguments and locations, and what each becomes:
 
-===============  ==============================================  =====================================
-token            on SageMaker                                    locally
-===============  ==============================================  =====================================
-``Param``        a pipeline parameter                            the value given to the runner
-``Setting``      a value from the environment config             the same value
-``ExecutionId``  the execution's id (``PIPELINE_EXECUTION_ID``)  the run's id, ``local-<UTC time>-<hex>``
-``Uri``          ``Join`` of its parts (an ``s3://`` URI)         the same parts joined (a local path)
-``InputPath``    ``/opt/ml/processing/input/<channel>``          the local path of that input
-``OutputPath``   ``/opt/ml/processing/output/<channel>``         the local path of that output
-===============  ==============================================  =====================================
+==================  ==============================================  ========================================
+token               on SageMaker                                    locally
+==================  ==============================================  ========================================
+``Param``           a pipeline parameter                            the value given to the runner
+``Setting``         a value from the environment config             the same value
+``ExecutionId``     the execution's id (``PIPELINE_EXECUTION_ID``)  the run's id, ``local-<UTC time>-<hex>``
+``ExecutionStart``  the execution's start (``START_DATETIME``)      the run's start time, UTC
+``RunDate``         read from the ETL's ``RunDate`` property file   ``cli.run_date`` of the same values
+``Uri``             ``Join`` of its parts (an ``s3://`` URI)        the same parts joined (a local path)
+``InputPath``       ``/opt/ml/processing/input/<channel>``          the local path of that input
+``OutputPath``      ``/opt/ml/processing/output/<channel>``         the local path of that output
+==================  ==============================================  ========================================
 
 The *current model*, which the predict branch scores with, is the published one
 (``models/latest``), except on SageMaker with ``registry.enabled``: there it is the newest
@@ -66,10 +68,30 @@ class ExecutionId:
 
 
 @dataclass(frozen=True)
+class ExecutionStart:
+    """When the execution started (ISO 8601): what an empty ExecutionDate turns into a date."""
+
+
+@dataclass(frozen=True)
+class RunDate:
+    """The date that keys a run's outputs: ExecutionDate, or the execution's start day (UTC) if it is empty.
+
+    The step ``step`` resolves it (``cli.run_date``) and writes it to its property file
+    ``property_file``, from which the later SageMaker steps read it; the local runner calls
+    the same function on the same two values. An execution started with the defaults (Studio's
+    Start button, a schedule passing no parameters) then runs for the day it started.
+    """
+
+    step: str
+    property_file: str
+    json_path: str
+
+
+@dataclass(frozen=True)
 class Uri:
     """A storage location: its parts are concatenated (``s3://...`` on SageMaker, a path locally)."""
 
-    parts: tuple[str | Param | Setting | ExecutionId, ...]
+    parts: tuple[str | Param | Setting | ExecutionId | RunDate, ...]
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,7 @@ class OutputPath:
     channel: str
 
 
-Token = str | Param | Setting | ExecutionId | Uri | InputPath | OutputPath
+Token = str | Param | Setting | ExecutionId | ExecutionStart | RunDate | Uri | InputPath | OutputPath
 Source = Uri | StepOutput
 
 
@@ -201,16 +223,19 @@ OUTPUT = Param("OutputDataUri")
 DATE = Param("ExecutionDate")
 USE_TYPE = Param("UseType")
 EXECUTION = ExecutionId()
+START = ExecutionStart()
+RUN_DATE = RunDate(step="ETL", property_file="RunDate", json_path="execution_date")
 
 RAW_DATA = Uri((Param("InputDataUri"), "/", USE_TYPE))
 FEATURES = Uri((OUTPUT, "/features/", USE_TYPE))
-FEATURES_OF_DATE = Uri((OUTPUT, "/features/", USE_TYPE, "/execution_date=", DATE))
-TRAIN_SETS = Uri((OUTPUT, "/preprocess/train/", DATE, "/", EXECUTION))
-PREDICT_SET = Uri((OUTPUT, "/preprocess/predict/", DATE))
-MODELS = Uri((OUTPUT, "/models/", DATE, "/", EXECUTION))
-EVALUATION = Uri((OUTPUT, "/evaluation/", DATE, "/", EXECUTION))
+RUNS = Uri((OUTPUT, "/runs/", EXECUTION))
+FEATURES_OF_DATE = Uri((OUTPUT, "/features/", USE_TYPE, "/execution_date=", RUN_DATE))
+TRAIN_SETS = Uri((OUTPUT, "/preprocess/train/", RUN_DATE, "/", EXECUTION))
+PREDICT_SET = Uri((OUTPUT, "/preprocess/predict/", RUN_DATE))
+MODELS = Uri((OUTPUT, "/models/", RUN_DATE, "/", EXECUTION))
+EVALUATION = Uri((OUTPUT, "/evaluation/", RUN_DATE, "/", EXECUTION))
 LATEST_MODEL = Uri((OUTPUT, "/models/latest"))
-PREDICTIONS = Uri((OUTPUT, "/predictions/", DATE))
+PREDICTIONS = Uri((OUTPUT, "/predictions/", RUN_DATE))
 
 
 def below(location: Uri, *parts: str) -> Uri:
@@ -226,7 +251,12 @@ LATEST_APPROVED = RegistryModel(
 
 PARAMETERS = (
     ParameterSpec("UseType", "string", "train", "train: fit a model; predict: score new data", ("train", "predict")),
-    ParameterSpec("ExecutionDate", "string", "", "Date of the data snapshot (YYYY-MM-DD); keys every output"),
+    ParameterSpec(
+        "ExecutionDate",
+        "string",
+        "",
+        "Date of the data snapshot (YYYY-MM-DD) that keys every output; empty: the day the execution started (UTC)",
+    ),
     ParameterSpec("InputDataUri", "string", Uri((Setting("storage.root"), "/raw")), "ETL reads <it>/<UseType>"),
     ParameterSpec("OutputDataUri", "string", Setting("storage.root"), "Root under which every step writes"),
     ParameterSpec("ProcessingInstanceCount", "integer", Setting("etl.instance_count"), "Instances of the Spark ETL"),
@@ -241,12 +271,16 @@ STEPS = (
         branch="common",
         script="etl.py",
         description="Check raw sources against the data contract, join them, derive features, write Parquet by date.",
+        outputs={"run": RUNS},
         arguments={
             "--input-uri": RAW_DATA,
             "--output-uri": FEATURES,
             "--execution-date": DATE,
             "--use-type": USE_TYPE,
+            "--execution-start": START,
+            "--run-dir": OutputPath("run"),
         },
+        property_files=(PropertyFileSpec(RUN_DATE.property_file, "run", "run.json"),),
     ),
     StepSpec(
         name="PreprocessTrain",
@@ -318,7 +352,7 @@ STEPS = (
             "--model-dir": InputPath("model"),
             "--evaluation-dir": InputPath("evaluation"),
             "--output-dir": OutputPath("latest"),
-            "--execution-date": DATE,
+            "--execution-date": RUN_DATE,
         },
     ),
     StepSpec(
@@ -349,7 +383,7 @@ STEPS = (
             "--features-dir": InputPath("features"),
             "--model-dir": InputPath("model"),
             "--predictions-dir": OutputPath("predictions"),
-            "--execution-date": DATE,
+            "--execution-date": RUN_DATE,
         },
         registry_model=LATEST_APPROVED,
     ),
