@@ -10,7 +10,7 @@ TEMPLATE_PYPROJECT := {{cookiecutter.project_slug}}/pyproject.toml
 TEMPLATE_CONSTRAINTS := {{cookiecutter.project_slug}}/constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools demo test lint bench clean
+.PHONY: help venv tools demo test lint bench clean prerequisites-demo prerequisites-test
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,14 +34,20 @@ $(GITLAB_CI_LOCAL):
 tools: $(GITLAB_CI_LOCAL) ## Install gitlab-ci-local (npm) into build/node; checks rsync
 	@command -v rsync >/dev/null || { echo "rsync is missing: gitlab-ci-local needs it (apt-get install rsync)"; exit 1; }
 
-demo: venv ## Generate a project with default answers into build/demo and run its pipeline locally
+# Checked first: a missing tool is named in one line before anything is installed.
+prerequisites-demo prerequisites-test: prerequisites-%:
+	@tools/prerequisites.sh $*
+
+demo: prerequisites-demo venv ## Generate a project with default answers into build/demo and run its pipeline locally
 	rm -rf $(DEMO_DIR)
 	$(PYTHON) -m cookiecutter . --no-input --output-dir $(DEMO_DIR)
 	$(MAKE) -C $(DEMO_PROJECT) run-local USE_TYPE=train PYTHON=$(abspath $(PYTHON))
 	$(MAKE) -C $(DEMO_PROJECT) run-local USE_TYPE=predict PYTHON=$(abspath $(PYTHON))
 
-test: venv tools ## Run the template's tests (renders every option combination)
-	PATH="$(abspath $(NODE_DIR))/node_modules/.bin:$$PATH" $(PYTHON) -m pytest tests
+# Tests run on every core (pytest-xdist); tests/worker_groups.py says which run together, and the
+# order they start in (hence no reordering).
+test: prerequisites-test venv tools ## Run the template's tests (renders every option combination)
+	PATH="$(abspath $(NODE_DIR))/node_modules/.bin:$$PATH" $(PYTHON) -m pytest -n auto --dist loadscope --no-loadscope-reorder tests
 
 lint: venv ## Lint the template's own Python code
 	$(PYTHON) -m ruff check hooks tests tools bench

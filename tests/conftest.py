@@ -19,6 +19,17 @@ from cookiecutter.exceptions import FailedHookException
 
 from combinations import Combination
 from template import TEMPLATE_DIR, load_hook, render, render_from_replay, write_cookiecutter_config
+from worker_groups import WorkerGroupScheduling, weight
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WorkerGroupScheduling:
+    """Under pytest-xdist (`make test`), tests sharing an expensive fixture run on one worker."""
+    return WorkerGroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=weight)  # stable: within a rank, collection order
 
 
 def pytest_configure(config: pytest.Config) -> None:

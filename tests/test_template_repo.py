@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from template import ANSWER_FIELDS, COOKIECUTTER_JSON, TEMPLATE_DIR
+from worker_groups import WORKER_GROUPS
 
 README_HEAD_LINES = 10
 PROJECT_DIR = "{{cookiecutter.project_slug}}"
@@ -68,3 +72,57 @@ def test_no_static_aws_key_variable_anywhere() -> None:
         found = STATIC_KEY_NAMES.findall(path.read_text(encoding="utf-8", errors="replace"))
         offenders += [f"{path.relative_to(TEMPLATE_DIR)}: aws_{name}" for name in found]
     assert offenders == []
+
+
+def path_with_only(tmp_path: Path, *commands: str) -> str:
+    """A PATH holding only these commands of this machine (plus what the script itself runs)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for command in (*commands, "sort", "cut"):
+        (bin_dir / command).symlink_to(shutil.which(command))
+    return str(bin_dir)
+
+
+def python3_only(tmp_path: Path) -> str:
+    """A PATH whose python3 is the interpreter running the tests, with nothing else to find."""
+    bin_dir = Path(path_with_only(tmp_path))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return str(bin_dir)
+
+
+def test_missing_prerequisites_are_named_with_their_package(tmp_path: Path) -> None:
+    script = TEMPLATE_DIR / "tools" / "prerequisites.sh"
+    bash = shutil.which("bash")
+    environment = {"PATH": python3_only(tmp_path)}
+    result = subprocess.run([bash, str(script), "test"], env=environment, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "git is missing: install it (apt-get install git)",
+        "java is missing: install it (apt-get install openjdk-17-jre-headless)",
+        "npm is missing: install it (apt-get install npm)",
+        "rsync is missing: install it (apt-get install rsync)",
+    ]
+    demo = subprocess.run([bash, str(script), "demo"], env=environment, capture_output=True, text=True, check=False)
+    assert demo.stderr.splitlines() == ["java is missing: install it (apt-get install openjdk-17-jre-headless)"]
+
+
+def test_this_machine_has_the_prerequisites() -> None:
+    result = subprocess.run(
+        ["bash", str(TEMPLATE_DIR / "tools" / "prerequisites.sh"), "test"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_the_worker_groups_name_tests_that_exist() -> None:
+    """A renamed test would silently leave its group, and its shared fixture be built twice."""
+    files = sorted({nodeid.partition("::")[0] for nodeid in WORKER_GROUPS})
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *files],
+        cwd=TEMPLATE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    collected = set(listed.stdout.splitlines())
+    assert set(WORKER_GROUPS) - collected == set(), listed.stdout[-2000:]
