@@ -405,12 +405,22 @@ def test_deploy_policies_are_scoped_to_their_environment(generate, answers):
         name = f"{given['pipeline_name'].lower()}-{environment}"
         sagemaker_arn = f"arn:{partition}:sagemaker:{given['aws_region']}:{account}"
         own_resources = (f"{sagemaker_arn}:pipeline/{name}", f"{sagemaker_arn}:model-package-group/{name}")
+        pipeline_name = f"{given['pipeline_name']}-{environment}"
+        scheduler_arn = f"arn:{partition}:scheduler:{given['aws_region']}:{account}"
+        own_by_service = {
+            "scheduler": (f"{scheduler_arn}:schedule/{pipeline_name}/", f"{scheduler_arn}:schedule-group/"),
+            "sns": (f"arn:{partition}:sns:{given['aws_region']}:{account}:{pipeline_name}-alerts",),
+            "events": (f"arn:{partition}:events:{given['aws_region']}:{account}:rule/{pipeline_name}-failed",),
+        }
+        scheduler_role = f"arn:{partition}:iam::{account}:role/{given['project_slug']}-scheduler-{environment}"
         for statement in statements:
             actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
             resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
             assert statement["Effect"] == "Allow"
             assert all("*" not in action for action in actions), statement["Sid"]
-            assert "*" not in resources, statement["Sid"]
+            # ListSchedules has no resource-level permissions in IAM: only "*" can grant it.
+            if actions != ["scheduler:ListSchedules"]:
+                assert "*" not in resources, statement["Sid"]
             for action in actions:
                 service, operation = action.split(":")
                 if service == "sagemaker":
@@ -419,14 +429,40 @@ def test_deploy_policies_are_scoped_to_their_environment(generate, answers):
                 if service == "s3":
                     bucket = given[f"{environment}_s3_bucket"]
                     assert all(resource.startswith(f"arn:{partition}:s3:::{bucket}") for resource in resources)
+                if service == "scheduler" and "ScheduleGroup" in action:
+                    assert resources == [f"{scheduler_arn}:schedule-group/{pipeline_name}"], statement["Sid"]
+                if service in own_by_service and action != "scheduler:ListSchedules":
+                    assert all(resource.startswith(own_by_service[service]) for resource in resources), statement["Sid"]
                 if service == "iam":
                     assert action in ("iam:GetRole", "iam:PassRole", "iam:SimulatePrincipalPolicy")
-                    assert resources == [execution_role]
+                    assert resources in ([execution_role], [scheduler_role])
                 if action == "iam:PassRole":
-                    only_to_sagemaker = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-                    assert statement["Condition"] == only_to_sagemaker
+                    service_of_role = "sagemaker" if resources == [execution_role] else "scheduler"
+                    only_to_it = {"StringEquals": {"iam:PassedToService": f"{service_of_role}.amazonaws.com"}}
+                    assert statement["Condition"] == only_to_it
         registry_statements = [s for s in statements if "sagemaker:CreateModelPackageGroup" in s["Action"]]
         assert len(registry_statements) == (1 if given["model_registry"] == "yes" else 0)
+
+
+def test_scheduler_roles_may_only_start_their_own_pipeline(generate):
+    project = generate(**CUSTOM_ANSWERS)
+    given = answers_of(project)
+
+    for environment, other in (("develop", "production"), ("production", "develop")):
+        execution_role = given[f"{environment}_role_arn"].split(":")
+        partition, account = execution_role[1], execution_role[4]
+        trust = policy(project, f"{environment}-scheduler-trust-policy.json")
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+        scheduler_policy = policy(project, f"{environment}-scheduler-policy.json")
+        sagemaker_arn = f"arn:{partition}:sagemaker:{given['aws_region']}:{account}"
+        pipelines = f"{sagemaker_arn}:pipeline/{given['pipeline_name'].lower()}"
+        own, others = f"{pipelines}-{environment}", f"{pipelines}-{other}"
+
+        assert denied_by(scheduler_policy, [("sagemaker:StartPipelineExecution", own, {})]) == []
+        assert denied_by(scheduler_policy, [("sagemaker:StartPipelineExecution", others, {})])
+        assert denied_by(scheduler_policy, [("sagemaker:DeletePipeline", own, {})])
 
 
 # ---------------------------------------------------------------- 4. real run against moto
@@ -646,6 +682,12 @@ def permissions_needed(request: dict, answers: dict[str, str]) -> list[Permissio
     role_named = form.get("RoleName", form.get("PolicySourceArn", [""]))[0].rsplit("/", 1)[-1]
     if service == "iam" and role_named == execution_role.rsplit("/", 1)[-1]:
         return [(f"iam:{form['Action'][0]}", execution_role, {})]
+    if service == "sns":
+        return sns_permissions(form, answers)
+    if service == "events":
+        return events_permissions(headers["x-amz-target"].removeprefix("AWSEvents."), json.loads(body), answers)
+    if service == "scheduler":
+        return scheduler_permissions(request["method"], url, json.loads(body or b"{}"), answers)
     raise AssertionError(f"no IAM action known for {request['method']} {url.path} ({service}): extend this mapping")
 
 
@@ -665,6 +707,47 @@ def sagemaker_permissions(operation: str, payload: dict, answers: dict[str, str]
         needed.append(("sagemaker:AddTags", resource, {}))  # tagging on create needs AddTags as well
     if "RoleArn" in payload:
         needed.append(("iam:PassRole", payload["RoleArn"], PASSED_TO_SAGEMAKER))
+    return needed
+
+
+def in_region(answers: dict[str, str], service: str) -> str:
+    partition, account = answers["develop_role_arn"].split(":")[1], answers["develop_role_arn"].split(":")[4]
+    return f"arn:{partition}:{service}:{answers['aws_region']}:{account}"
+
+
+def sns_permissions(form: dict[str, list[str]], answers: dict[str, str]) -> list[Permission]:
+    action = form["Action"][0]
+    topic = form["TopicArn"][0] if "TopicArn" in form else f"{in_region(answers, 'sns')}:{form['Name'][0]}"
+    needed = [(f"sns:{action}", topic, {})]
+    if action == "CreateTopic" and any(key.startswith("Tags.member") for key in form):
+        needed.append(("sns:TagResource", topic, {}))
+    return needed
+
+
+def events_permissions(operation: str, payload: dict, answers: dict[str, str]) -> list[Permission]:
+    rule = f"{in_region(answers, 'events')}:rule/{payload.get('Name') or payload['Rule']}"
+    needed = [(f"events:{operation}", rule, {})]
+    if operation == "PutRule" and payload.get("Tags"):
+        needed.append(("events:TagResource", rule, {}))
+    return needed
+
+
+def scheduler_permissions(method: str, url, payload: dict, answers: dict[str, str]) -> list[Permission]:
+    """EventBridge Scheduler's REST paths: /schedule-groups/<name>, /schedules/<name>?groupName=..."""
+    kind, _, name = url.path.strip("/").partition("/")
+    verb = {"GET": "Get", "POST": "Create", "PUT": "Update", "DELETE": "Delete"}[method]
+    if kind == "schedules" and not name:
+        return [("scheduler:ListSchedules", "*", {})]
+    if kind == "schedule-groups":
+        group = f"{in_region(answers, 'scheduler')}:schedule-group/{name}"
+        tagging = [("scheduler:TagResource", group, {})] if payload.get("Tags") else []
+        return [(f"scheduler:{verb}ScheduleGroup", group, {}), *tagging]
+    group = parse_qs(url.query).get("groupName", payload.get("GroupName", ["default"]))
+    schedule = f"{in_region(answers, 'scheduler')}:schedule/{group[0] if isinstance(group, list) else group}/{name}"
+    needed = [(f"scheduler:{verb}Schedule", schedule, {})]
+    if "RoleArn" in payload.get("Target", {}):
+        to_scheduler = {"iam:PassedToService": "scheduler.amazonaws.com"}
+        needed.append(("iam:PassRole", payload["Target"]["RoleArn"], to_scheduler))
     return needed
 
 
@@ -711,6 +794,8 @@ def test_ci_develop_deploy_job_assumes_the_deploy_role_and_creates_the_pipeline(
     needed = [need for request in recorded_requests(moto_endpoint) for need in permissions_needed(request, answers)]
     needed = [need for need in needed if need[0] not in NOT_GRANTED_ON_PURPOSE]
     assert ("iam:PassRole", answers["develop_role_arn"], PASSED_TO_SAGEMAKER) in needed
+    # The default answers turn failed-execution alerts on: the deploy put the topic and the rule in place.
+    assert {action for action, _, _ in needed} >= {"sns:CreateTopic", "events:PutRule", "events:PutTargets"}
     assert denied_by(deploy_policy, needed) == [], "infra/iam/develop-deploy-policy.json does not allow what it did"
     # The check has teeth: without its code-upload statement the policy falls short.
     statements = [statement for statement in deploy_policy["Statement"] if statement["Sid"] != "UploadStepCode"]
@@ -718,12 +803,18 @@ def test_ci_develop_deploy_job_assumes_the_deploy_role_and_creates_the_pipeline(
 
 
 def denied_by(document: dict, needed: list[Permission]) -> list[tuple[str, str]]:
-    evaluator = IAMPolicy(json.dumps(document))
+    """What no statement allows. Each statement is judged alone: moto takes an Allow whose condition
+    does not hold for a Deny (IAM ignores it), so two PassRole statements, one per service, would
+    deny each other's role. The policies hold Allow statements only (see the scoping test)."""
+    evaluators = [IAMPolicy(json.dumps({**document, "Statement": [statement]})) for statement in document["Statement"]]
     return [
         (action, resource)
         for action, resource, conditions in needed
-        if evaluator.is_action_permitted(action, resource, incoming_condition_values=conditions)
-        != PermissionResult.PERMITTED
+        if not any(
+            evaluator.is_action_permitted(action, resource, incoming_condition_values=conditions)
+            == PermissionResult.PERMITTED
+            for evaluator in evaluators
+        )
     ]
 
 

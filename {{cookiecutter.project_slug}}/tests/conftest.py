@@ -61,6 +61,26 @@ def spark() -> Iterator:
 
 
 @pytest.fixture
+def config_with(tmp_path) -> Callable:
+    """``config_with(environment, key=value, ...)``: the shipped configuration of one environment
+    with these top-level keys of its file replaced, loaded from a copy under tmp_path."""
+    import yaml
+
+    from {{ cookiecutter.package_name }} import config
+
+    directory = tmp_path / "config"
+    shutil.copytree(config.DEFAULT_CONFIG_DIR, directory)
+
+    def load(environment: str = "develop", **settings):
+        path = directory / f"{environment}.yaml"
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.write_text(yaml.safe_dump({**content, **settings}), encoding="utf-8")
+        return config.load_config(environment, directory)
+
+    return load
+
+
+@pytest.fixture
 def offline(monkeypatch, tmp_path) -> None:
     """No route to real AWS: no AWS variables of this shell, no config files, no instance metadata.
 

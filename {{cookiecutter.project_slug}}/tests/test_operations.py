@@ -16,11 +16,13 @@ import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from {{ cookiecutter.package_name }}.config import load_config
 
+import alerts
 import operations
+import schedules
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
@@ -109,11 +111,17 @@ def test_start_passes_validated_parameters(deployed, run):
     }
 
 
-def test_start_defaults_to_today(deployed, run):
+def test_start_without_a_date_leaves_it_to_the_execution(deployed, run):
     status, out, _ = run("start")
 
     assert status == 0
-    assert f"ExecutionDate = {datetime.date.today().isoformat()}" in out
+    assert "ExecutionDate" not in out
+    [execution] = executions(deployed)
+    parameters = deployed.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=execution["PipelineExecutionArn"]
+    )["PipelineParameters"]
+    # SageMaker then takes the default, empty: the ETL settles the day the execution started.
+    assert "ExecutionDate" not in {parameter["Name"] for parameter in parameters}
 
 
 @pytest.mark.parametrize(
@@ -289,3 +297,157 @@ def test_diff_shows_what_a_deploy_would_change(deployed, run, monkeypatch):
 
     status, _, _ = run("diff", "--exit-code")
     assert status == 1
+
+
+# ---------------------------------------------------------------- logs, stop, retry
+
+
+EXECUTION_ARN = f"arn:aws:sagemaker:{CONFIG.region}:123456789012:pipeline/{NAME}/execution/abc123"
+STARTED = datetime.datetime(2024, 5, 31, 6, 0, 0, tzinfo=datetime.UTC)
+
+
+def stubbed_sagemaker():
+    # Stubbed answers: the request is never sent, so it need not be signed.
+    return boto3.client("sagemaker", region_name=CONFIG.region, config=Config(signature_version=UNSIGNED))
+
+
+def steps_answer(*steps: dict) -> tuple[dict, dict]:
+    return {"PipelineExecutionSteps": list(steps)}, {"PipelineExecutionArn": EXECUTION_ARN, "SortOrder": "Ascending"}
+
+
+ETL_STEP = {
+    "StepName": "ETL",
+    "StepStatus": "Succeeded",
+    "StartTime": STARTED,
+    "Metadata": {"ProcessingJob": {"Arn": f"arn:aws:sagemaker:{CONFIG.region}:123456789012:processing-job/etl-job"}},
+}
+TRAIN_STEP = {
+    "StepName": "Train",
+    "StepStatus": "Failed",
+    "StartTime": STARTED + datetime.timedelta(minutes=5),
+    "Metadata": {"TrainingJob": {"Arn": f"arn:aws:sagemaker:{CONFIG.region}:123456789012:training-job/train-job"}},
+}
+GATE_STEP = {"StepName": "QualityGate", "StepStatus": "Succeeded", "StartTime": STARTED, "Metadata": {}}
+
+
+def write_job_log(logs, group: str, stream: str, messages: list[str]) -> None:
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    # CloudWatch (and moto) refuse events older than 14 days: these are an hour old.
+    first = int((datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).timestamp() * 1000)
+    events = [{"timestamp": first + index, "message": message} for index, message in enumerate(messages)]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def test_logs_print_the_last_failed_steps_job_from_cloudwatch(moto_server):
+    logs = boto3.Session(region_name=CONFIG.region).client("logs")
+    write_job_log(logs, "/aws/sagemaker/TrainingJobs", "train-job/algo-1-1717135200", ["loading", "ValueError: bad"])
+    write_job_log(logs, "/aws/sagemaker/TrainingJobs", "other-job/algo-1-1717135200", ["not this job"])
+    write_job_log(logs, "/aws/sagemaker/ProcessingJobs", "etl-job/algo-1-1717135200", ["etl line"])
+    client, out = stubbed_sagemaker(), io.StringIO()
+    commands = operations.Operations(CONFIG, client, out=out, session=boto3.Session(region_name=CONFIG.region))
+
+    with Stubber(client) as stub:
+        stub.add_response("list_pipeline_execution_steps", *steps_answer(ETL_STEP, TRAIN_STEP))
+        commands.logs(EXECUTION_ARN, None)
+        stub.add_response("list_pipeline_execution_steps", *steps_answer(ETL_STEP, TRAIN_STEP))
+        commands.logs(EXECUTION_ARN, "ETL")
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Train (Failed): /aws/sagemaker/TrainingJobs train-job/*"
+    assert [line.split("  ", 1)[1] for line in lines[1:3]] == ["loading", "ValueError: bad"]
+    assert lines[3] == "ETL (Succeeded): /aws/sagemaker/ProcessingJobs etl-job/*"
+    assert lines[4].endswith("etl line")
+    assert "not this job" not in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("steps", "step", "message"),
+    [
+        ((ETL_STEP, GATE_STEP), None, "no step of " + EXECUTION_ARN + " failed: name one with STEP=<name>"),
+        ((ETL_STEP, GATE_STEP), "QualityGate", "step QualityGate ran no job"),
+        ((ETL_STEP,), "Evaluate", "has no step 'Evaluate': its steps are ETL"),
+    ],
+)
+def test_logs_of_no_job_say_which_step_to_name(steps, step, message):
+    client = stubbed_sagemaker()
+    commands = operations.Operations(CONFIG, client, out=io.StringIO())
+    with Stubber(client) as stub:
+        stub.add_response("list_pipeline_execution_steps", *steps_answer(*steps))
+        with pytest.raises(operations.PipelineError) as error:
+            commands.logs(EXECUTION_ARN, step)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "call"),
+    [("stop", "Executing", "stop_pipeline_execution"), ("retry", "Failed", "retry_pipeline_execution")],
+)
+def test_stop_and_retry_act_only_on_an_execution_in_the_right_state(command, status, call):
+    client, out = stubbed_sagemaker(), io.StringIO()
+    commands = operations.Operations(CONFIG, client, out=out)
+    described = {"PipelineExecutionArn": EXECUTION_ARN, "PipelineExecutionStatus": status}
+    with Stubber(client) as stub:
+        stub.add_response("describe_pipeline_execution", described, {"PipelineExecutionArn": EXECUTION_ARN})
+        stub.add_response(
+            call,
+            {"PipelineExecutionArn": EXECUTION_ARN},
+            {"PipelineExecutionArn": EXECUTION_ARN, "ClientRequestToken": ANY},
+        )
+        getattr(commands, command)(EXECUTION_ARN)
+        stub.assert_no_pending_responses()
+
+        succeeded = {**described, "PipelineExecutionStatus": "Succeeded"}
+        stub.add_response("describe_pipeline_execution", succeeded, {"PipelineExecutionArn": EXECUTION_ARN})
+        # No stop or retry call is stubbed: making one would fail the test.
+        with pytest.raises(operations.PipelineError, match=f"is Succeeded: only {status}"):
+            getattr(commands, command)(EXECUTION_ARN)
+    assert EXECUTION_ARN in out.getvalue()
+
+
+# ---------------------------------------------------------------- schedules and delete
+
+NIGHTLY = {"name": "nightly-predict", "expression": "cron(0 4 * * ? *)", "timezone": "UTC", "use_type": "predict"}
+
+
+def test_schedules_lists_what_is_deployed_and_says_when_the_config_differs(deployed, config_with):
+    config = config_with(schedules=[NIGHTLY])
+    session = boto3.Session(region_name=CONFIG.region)
+    out = io.StringIO()
+    commands = operations.Operations(config, deployed, out=out, session=session)
+
+    commands.schedules(now=datetime.datetime(2026, 12, 3, 18, 0, tzinfo=datetime.UTC))
+    assert out.getvalue().splitlines() == [
+        f"{NAME} has no schedules.",
+        "develop.yaml differs (create nightly-predict): `make deploy ENV=develop`",
+    ]
+
+    arn = deployed.describe_pipeline(PipelineName=NAME)["PipelineArn"]
+    schedules.reconcile(session.client("scheduler"), config, arn)
+    out.seek(0), out.truncate()
+    commands.schedules(now=datetime.datetime(2026, 12, 3, 18, 0, tzinfo=datetime.UTC))
+    header, row = out.getvalue().splitlines()
+    assert header.split() == ["schedule", "state", "expression", "timezone", "parameters", "next", "run"]
+    assert row.split() == ["nightly-predict", "ENABLED", "cron(0", "4", "*", "*", "?", "*)", "UTC", "UseType=predict",
+                           "2026-12-04", "04:00", "UTC"]  # fmt: skip
+
+
+def test_delete_removes_the_schedules_and_the_alert_rule_first(deployed, config_with):
+    config = config_with(schedules=[NIGHTLY])
+    session = boto3.Session(region_name=CONFIG.region)
+    arn = deployed.describe_pipeline(PipelineName=NAME)["PipelineArn"]
+    account = session.client("sts").get_caller_identity()["Account"]
+    schedules.reconcile(session.client("scheduler"), config, arn)
+    alerts.reconcile(session.client("sns"), session.client("events"), config, arn, account)
+    out = io.StringIO()
+
+    assert operations.Operations(config, deployed, out=out, session=session).delete(confirmed=True)
+
+    assert out.getvalue().splitlines() == [
+        "Deleted schedule nightly-predict.",
+        f"Deleted EventBridge rule {NAME}-failed.",
+        f"Deleted {NAME}.",
+    ]
+    assert not schedules.group_exists(session.client("scheduler"), config.schedule_group)
+    assert session.client("events").list_rules()["Rules"] == []

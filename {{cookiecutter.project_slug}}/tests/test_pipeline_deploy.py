@@ -169,6 +169,50 @@ def test_deploy_with_web_identity_starts_an_execution_and_waits(account, cli, tm
     assert [step["Name"] for step in written["Steps"]] == ["ETL", "UseTypeIsTrain"]
 
 
+NIGHTLY = {"name": "nightly-predict", "expression": "cron(0 4 * * ? *)", "timezone": "UTC", "use_type": "predict"}
+
+
+def test_deploy_keeps_the_configured_schedules_and_the_alert_in_place(account, cli, config_with, monkeypatch):
+    import create_pipeline
+
+    scheduled = config_with(schedules=[NIGHTLY])
+    monkeypatch.setattr(create_pipeline, "load_config", lambda environment: scheduled)
+    account.client("iam").create_role(
+        RoleName=scheduled.scheduler_role_arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=TRUST_POLICY
+    )
+
+    status, _, log = cli("--environment", "develop")
+
+    assert status == 0, log
+    assert "Created schedule nightly-predict" in log
+    assert f"Created EventBridge rule {CONFIG.pipeline_name}-failed" in log
+    scheduler = account.client("scheduler")
+    schedule = scheduler.get_schedule(Name="nightly-predict", GroupName=scheduled.schedule_group)
+    pipeline_arn = account.client("sagemaker").describe_pipeline(PipelineName=CONFIG.pipeline_name)["PipelineArn"]
+    assert schedule["Target"]["Arn"] == pipeline_arn
+
+    status, _, log = cli("--environment", "develop")
+
+    assert status == 0, log
+    assert "Unchanged schedule nightly-predict" in log
+    assert f"Unchanged EventBridge rule {CONFIG.pipeline_name}-failed" in log
+    assert "Created" not in log
+
+
+def test_a_missing_scheduler_role_is_one_line_and_deploys_nothing(account, cli, config_with, monkeypatch):
+    import create_pipeline
+
+    scheduled = config_with(schedules=[NIGHTLY])
+    monkeypatch.setattr(create_pipeline, "load_config", lambda environment: scheduled)
+
+    status, _, stderr = cli("--environment", "develop")
+
+    assert status == 1
+    assert f"scheduler_role_arn {scheduled.scheduler_role_arn} (develop): no such IAM role" in single_error_line(stderr)
+    assert account.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+    assert account.client("scheduler").list_schedule_groups()["ScheduleGroups"][1:] == []  # only "default"
+
+
 def test_dry_run_needs_no_aws_account_and_runs_as_a_plain_script(tmp_path):
     """`make definition` in a fresh project: no credentials, no region, no installed package."""
     output = tmp_path / "definition.json"

@@ -36,7 +36,9 @@ def check_deploy_target(session: boto3.Session, config: EnvironmentConfig) -> st
     """Credentials work, the bucket exists, the role exists in the same account: return the account id."""
     account = caller_account(session)
     check_bucket(session, config)
-    check_role(session, config, account)
+    check_role(session, config, "role_arn", account)
+    if config.schedules:
+        check_role(session, config, "scheduler_role_arn", account)
     return account
 
 
@@ -65,13 +67,13 @@ def check_bucket(session: boto3.Session, config: EnvironmentConfig) -> None:
         raise PipelineError(describe_aws_error(error)) from None
 
 
-def check_role(session: boto3.Session, config: EnvironmentConfig, account: str) -> None:
-    """The execution role must exist; a caller without iam:GetRole cannot tell, and is let through."""
-    role_arn = config.role_arn
+def check_role(session: boto3.Session, config: EnvironmentConfig, key: str, account: str) -> None:
+    """The role at ``key`` must exist; a caller without iam:GetRole cannot tell, and is let through."""
+    role_arn = getattr(config, key)
     role_account = role_arn.split(":")[4]
     if role_account != account:
         raise PipelineError(
-            f"role_arn {role_arn} ({config.environment}) belongs to account {role_account}, "
+            f"{key} {role_arn} ({config.environment}) belongs to account {role_account}, "
             f"but the credentials are for account {account}"
         )
     try:
@@ -79,7 +81,7 @@ def check_role(session: boto3.Session, config: EnvironmentConfig, account: str) 
     except ClientError as error:
         if error_code(error) in ("NoSuchEntity", "NoSuchEntityException"):
             raise PipelineError(
-                f"role_arn {role_arn} ({config.environment}): no such IAM role; create it or fix role_arn"
+                f"{key} {role_arn} ({config.environment}): no such IAM role; create it or fix {key}"
             ) from None
         if error_code(error) not in ("AccessDenied", "AccessDeniedException"):
             raise PipelineError(describe_aws_error(error)) from None

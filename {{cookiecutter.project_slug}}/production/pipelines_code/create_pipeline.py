@@ -4,10 +4,12 @@
     python production/pipelines_code/create_pipeline.py --environment develop --dry-run
     python production/pipelines_code/create_pipeline.py --environment develop --start --use-type train --wait
 
-Without ``--dry-run`` it checks the credentials, the bucket and the execution role, creates
-the Model Registry group if the registry is enabled, then creates or updates the pipeline
-and logs which, with the pipeline's ARN. ``--dry-run`` needs no AWS account: the SDK's code
-uploads go to moto inside this process and the normalised definition is written to
+Without ``--dry-run`` it checks the credentials, the bucket and the roles, creates the Model
+Registry group if the registry is enabled, then creates or updates the pipeline and logs
+which, with the pipeline's ARN; then it makes the pipeline's schedules equal the config's
+(``schedules.py``) and puts the failed-execution alert in place (``alerts.py``).
+``--dry-run`` needs no AWS account: the SDK's code uploads go to moto inside this process and
+the normalised definition is written to
 ``build/pipeline-definition-<environment>.json``. Any problem the user can fix ends the run
 with one ``create_pipeline: error: ...`` line and exit status 1.
 """
@@ -16,7 +18,6 @@ with one ``create_pipeline: error: ...`` line and exit status 1.
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 import sys
@@ -114,11 +115,14 @@ def deploy(config: EnvironmentConfig, arguments: argparse.Namespace, start_value
     from botocore.parsers import ResponseParserError
     from sagemaker.core.helper.iam_role_resolver import RoleValidationError
 
+    import alerts
     import aws_session
     import deployment
+    import schedules
 
     session = aws_session.boto_session(config)
     account = aws_session.check_deploy_target(session, config)
+    alerts.check(session.client("sns"), config, account)
     pipeline_session = aws_session.pipeline_session(session, config)
     try:
         pipeline = get_pipeline(config, pipeline_session)
@@ -133,6 +137,10 @@ def deploy(config: EnvironmentConfig, arguments: argparse.Namespace, start_value
             f"{describe_aws_error(ResponseParserError())}; against an emulator, set SAGEMAKER_VALIDATE_ROLE=false"
         ) from None
     log.info("%s pipeline %s in account %s: %s", action.capitalize(), config.pipeline_name, account, arn)
+    for change, name in schedules.reconcile(session.client("scheduler"), config, arn):
+        log.info("%s schedule %s", change.capitalize(), name)
+    for change, what in alerts.reconcile(session.client("sns"), session.client("events"), config, arn, account):
+        log.info("%s %s", change.capitalize(), what)
     if arguments.output:
         deployed = pipeline_session.sagemaker_client.describe_pipeline(PipelineName=config.pipeline_name)
         write_text_atomically(normalise(deployed["PipelineDefinition"]), arguments.output)
@@ -171,9 +179,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--start", action="store_true", help="start an execution after deploying")
     parser.add_argument("--use-type", help="UseType of the execution (default: the pipeline's default)")
-    parser.add_argument(
-        "--execution-date", default=datetime.date.today().isoformat(), help="ExecutionDate (default: today)"
-    )
+    parser.add_argument("--execution-date", help="ExecutionDate (default: the day the execution starts, UTC)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="any other parameter")
     parser.add_argument("--wait", action="store_true", help="wait for the started execution to end")
     parser.add_argument(

@@ -32,11 +32,10 @@ def default_value(spec: ParameterSpec, config: EnvironmentConfig) -> Value:
 
 
 def parameter_spec(name: str) -> ParameterSpec:
-    for spec in PIPELINE.parameters:
-        if spec.name == name:
-            return spec
-    known = ", ".join(spec.name for spec in PIPELINE.parameters)
-    raise PipelineError(f"unknown pipeline parameter {name!r}: the pipeline has {known}")
+    try:
+        return PIPELINE.parameter(name)
+    except KeyError as error:
+        raise PipelineError(error.args[0]) from None
 
 
 def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
@@ -65,15 +64,12 @@ def execution_parameters(
 
 
 def checked_value(spec: ParameterSpec, text: str) -> Value:
-    if spec.allowed and text not in spec.allowed:
-        raise PipelineError(f"{spec.name} {text!r}: choose one of {', '.join(spec.allowed)}")
     if spec.name == EXECUTION_DATE:
         return checked_date(text)
-    if spec.type == "integer":
-        return checked_number(spec, text, int)
-    if spec.type == "float":
-        return checked_number(spec, text, float)
-    return text
+    try:
+        return spec.parse(text)
+    except ValueError as error:
+        raise PipelineError(str(error)) from None
 
 
 def checked_date(text: str) -> str:
@@ -84,10 +80,3 @@ def checked_date(text: str) -> str:
     except ValueError:
         raise PipelineError(f"{EXECUTION_DATE} {text!r}: give a date as YYYY-MM-DD, e.g. 2024-05-31") from None
     return text
-
-
-def checked_number(spec: ParameterSpec, text: str, kind: type[int] | type[float]) -> int | float:
-    try:
-        return kind(text)
-    except ValueError:
-        raise PipelineError(f"{spec.name} {text!r}: must be {'an integer' if kind is int else 'a number'}") from None

@@ -7,17 +7,24 @@ bad key came from and the dotted key, e.g.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from {{ cookiecutter.package_name }} import quality_gate, schema
+from {{ cookiecutter.package_name }} import quality_gate, schedule_expressions, schema
+from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
 
 ENVIRONMENTS = ("develop", "production")
 BASE_FILE = "base.yaml"
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "production" / "pipelines_code" / "config"
+
+
+ROLE_ARN = r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/.+$"
+# An EventBridge Scheduler group name; the pipeline's schedules live in a group named after it.
+SCHEDULE_GROUP_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
 
 
 class ConfigError(ValueError):
@@ -140,10 +147,71 @@ class Registry(Section):
     approval_status: Literal["Approved", "PendingManualApproval"]
 
 
+class Alerts(Section):
+    """Failed executions reported to an SNS topic, through an EventBridge rule deploy keeps in place."""
+
+    enabled: bool
+    topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    # False: the topic must exist already (and allow events.amazonaws.com to publish to it).
+    create_topic: bool = True
+
+
+class Schedule(Section):
+    """An EventBridge Scheduler schedule that starts an execution of the pipeline."""
+
+    name: str = Field(pattern=r"^[0-9a-zA-Z_.-]{1,64}$")
+    expression: str
+    timezone: str = "UTC"
+    use_type: str
+    # Other pipeline parameters, e.g. {MaxDepth: 8}; ExecutionDate is the day the execution starts.
+    parameters: dict[str, str | int | float] = Field(default_factory=dict)
+    enabled: bool = True
+    description: str = Field(default="", max_length=512)
+
+    @field_validator("expression")
+    @classmethod
+    def expression_is_valid(cls, expression: str) -> str:
+        schedule_expressions.check_expression(expression)
+        return expression
+
+    @field_validator("timezone")
+    @classmethod
+    def timezone_exists(cls, timezone: str) -> str:
+        schedule_expressions.check_timezone(timezone)
+        return timezone
+
+    @field_validator("use_type")
+    @classmethod
+    def use_type_is_known(cls, use_type: str) -> str:
+        PIPELINE.parameter("UseType").parse(use_type)
+        return use_type
+
+    @field_validator("parameters")
+    @classmethod
+    def parameters_are_the_pipelines(cls, parameters: dict[str, str | int | float]) -> dict[str, str | int | float]:
+        for name, value in parameters.items():
+            if name == "UseType":
+                raise ValueError("UseType: set it as use_type")
+            if name == "ExecutionDate":
+                raise ValueError("ExecutionDate: leave it out; a scheduled execution takes the day it starts (UTC)")
+            if name not in PIPELINE.parameter_names:
+                known = ", ".join(PIPELINE.parameter_names)
+                raise ValueError(f"{name}: the pipeline has no such parameter; it has {known}")
+            PIPELINE.parameter(name).parse(str(value))
+        return parameters
+
+    @property
+    def pipeline_parameters(self) -> dict[str, str]:
+        """What each execution it starts gets: UseType and the overrides, as SageMaker's strings."""
+        return {"UseType": self.use_type, **{name: str(value) for name, value in self.parameters.items()}}
+
+
 class EnvironmentConfig(Section):
     environment: Literal["develop", "production"]
     region: str = Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-    role_arn: str = Field(pattern=r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/.+$")
+    role_arn: str = Field(pattern=ROLE_ARN)
+    # The role EventBridge Scheduler starts executions with (infra/iam/<env>-scheduler-*.json).
+    scheduler_role_arn: str = Field(pattern=ROLE_ARN)
     pipeline_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
     storage: Storage
     images: Images
@@ -153,7 +221,38 @@ class EnvironmentConfig(Section):
     preprocess: Preprocess
     evaluation: Evaluation
     registry: Registry
+    alerts: Alerts
+    schedules: list[Schedule] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("schedules")
+    @classmethod
+    def schedule_names_are_unique(cls, schedules: list[Schedule]) -> list[Schedule]:
+        names = [schedule.name for schedule in schedules]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"schedule names must be unique: {', '.join(repeated)} appears more than once")
+        return schedules
+
+    @model_validator(mode="after")
+    def names_made_from_the_pipelines_fit(self) -> EnvironmentConfig:
+        # The schedule group is named after the pipeline and the alert rule <pipeline_name>-failed;
+        # both take at most 64 characters, the pipeline's name up to 256.
+        if self.schedules and not SCHEDULE_GROUP_NAME.match(self.pipeline_name):
+            raise ValueError(
+                f"pipeline_name: {self.pipeline_name!r} names the group of its schedules, which takes "
+                "at most 64 letters, digits, '-', '_' or '.': shorten it or remove the schedules"
+            )
+        if self.alerts.enabled and len(self.pipeline_name) > 64 - len("-failed"):
+            raise ValueError(
+                f"pipeline_name: {self.pipeline_name!r} is too long to name its alert rule "
+                "(<pipeline_name>-failed, at most 64 characters): shorten it or set alerts.enabled: false"
+            )
+        return self
+
+    @property
+    def schedule_group(self) -> str:
+        return self.pipeline_name
 
     @field_validator("tags")
     @classmethod
@@ -201,7 +300,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def has_key(mapping: dict[str, Any], location: tuple[Any, ...]) -> bool:
     for part in location:
-        if not isinstance(mapping, dict) or part not in mapping:
+        in_list = isinstance(mapping, list) and isinstance(part, int) and part < len(mapping)
+        if not (in_list or (isinstance(mapping, dict) and part in mapping)):
             return False
         mapping = mapping[part]
     return True
@@ -218,7 +318,9 @@ def describe_errors(error: ValidationError, override: dict[str, Any], base_name:
             lines.append(f"{override_name}: {key}: missing; set it there, or in {everywhere} for every environment")
             continue
         source = override_name if has_key(override, location) else base_name
-        lines.append(f"{source}: {key}: {item['msg']}")
+        # A check of several keys at once has no location; its message names the key.
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {key}: {message}" if key else f"{source}: {message}")
     return "\n".join(lines)
 
 

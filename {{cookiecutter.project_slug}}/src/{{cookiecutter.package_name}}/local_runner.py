@@ -207,7 +207,8 @@ def resolve_parameters(
             value = float(value)
         if parameter.allowed and value not in parameter.allowed:
             raise LocalRunError(f"parameter {parameter.name}: {value!r} is not one of {', '.join(parameter.allowed)}")
-        if value == "" and parameter.name != pipeline_spec.DATE.name:  # an empty date: the run's start day
+        # Empty only where the spec's default is empty (ExecutionDate: the day the run starts).
+        if value == "" and parameter.default != "":
             raise LocalRunError(f"parameter {parameter.name} has no value: give --{option_name(parameter.name)}")
         resolved[parameter.name] = value
     return resolved

@@ -128,6 +128,18 @@ class ParameterSpec:
     description: str
     allowed: tuple[str, ...] = ()
 
+    def parse(self, text: str) -> str | int | float:
+        """The value ``text`` gives this parameter; a ValueError says what it accepts."""
+        if self.allowed and text not in self.allowed:
+            raise ValueError(f"{self.name} {text!r}: choose one of {', '.join(self.allowed)}")
+        if self.type == "string":
+            return text
+        kind, noun = (int, "an integer") if self.type == "integer" else (float, "a number")
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"{self.name} {text!r}: must be {noun}") from None
+
 
 @dataclass(frozen=True)
 class PropertyFileSpec:
@@ -217,6 +229,16 @@ class PipelineSpec:
 
     def branch(self, branch: Branch) -> tuple[StepSpec, ...]:
         return tuple(step for step in self.steps if step.branch == branch)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(parameter.name for parameter in self.parameters)
+
+    def parameter(self, name: str) -> ParameterSpec:
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        raise KeyError(f"unknown pipeline parameter {name!r}: the pipeline has {', '.join(self.parameter_names)}")
 
 
 OUTPUT = Param("OutputDataUri")
