@@ -4,7 +4,7 @@
         [--empty-job]
 
 It builds the runner's ``LocalRun`` for a train run, hands the spec's ETL step to the
-runner's own ``run_step`` (the same spark-submit command, options and environment) and
+runner's own ``run_step`` (``local_steps``) (the same spark-submit command, options and environment) and
 prints the seconds that took as ``etl_seconds=<n>``, the runner's "done in" figure.
 
 With ``--empty-job`` it submits ``spark_empty_job.py`` instead of the ETL, with the same
@@ -23,6 +23,8 @@ from pathlib import Path
 from project import EXECUTION_DATE
 
 EMPTY_JOB = Path(__file__).resolve().parent / "spark_empty_job.py"
+# The local runner's modules this helper drives: its plan, its Spark command, its steps.
+LOCAL_RUN_MODULES = ("local_plan", "local_spark", "local_steps")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,19 +39,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    runner = importlib.import_module(f"{args.package}.local_runner")
-    config = runner.load_config("develop")
+    plan, spark, steps = (importlib.import_module(f"{args.package}.{name}") for name in LOCAL_RUN_MODULES)
+    config = importlib.import_module(f"{args.package}.config").load_config("develop")
     work_dir = args.work_dir.resolve()
     given = {"UseType": "train", "ExecutionDate": args.execution_date, "InputDataUri": args.input_data_uri}
-    run = runner.LocalRun(config, work_dir, runner.resolve_parameters(config, work_dir, given))
-    package_zip = runner.build_package()
+    run = plan.LocalRun(config, work_dir, plan.resolve_parameters(config, work_dir, given))
+    package_zip = importlib.import_module(f"{args.package}.packaging").build_package()
     started = time.perf_counter()
     if args.empty_job:
         # run_spark_step's command, with the empty job in the ETL script's place.
-        command = [str(runner.spark_submit()), *runner.spark_options(run, package_zip), str(EMPTY_JOB)]
-        runner.run_command("empty Spark job", command, runner.prepare_spark_environment(run))
+        command = [str(spark.spark_submit()), *spark.spark_options(run, package_zip), str(EMPTY_JOB)]
+        steps.run_command("empty Spark job", command, spark.prepare_spark_environment(run))
     else:
-        runner.run_step(run, run.spec.step("ETL"), package_zip)
+        steps.run_step(run, run.spec.step("ETL"), package_zip)
     print(f"etl_seconds={time.perf_counter() - started:.3f}")
     return 0
 

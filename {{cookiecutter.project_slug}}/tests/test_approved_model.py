@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
-from {{ cookiecutter.package_name }} import approved_model, local_runner, model_bundle, schema, tables
+from {{ cookiecutter.package_name }} import approved_model, local_plan, model_bundle, schema, tables
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
@@ -279,10 +279,10 @@ def test_local_runs_keep_the_published_model(tmp_path):
     """There is no Model Registry on this machine: the local runner ignores ``registry_model``."""
     config = CONFIG.model_copy(update={"registry": CONFIG.registry.model_copy(update={"enabled": True})})
     given = {"UseType": "predict", "ExecutionDate": DATE}
-    run = local_runner.LocalRun(config, tmp_path, local_runner.resolve_parameters(config, tmp_path, given))
+    run = local_plan.LocalRun(config, tmp_path, local_plan.resolve_parameters(config, tmp_path, given))
 
     for step in PIPELINE.branch("predict"):
-        arguments = local_runner.render_arguments(run, step)
+        arguments = local_plan.render_arguments(run, step)
         assert "--model-package-group" not in arguments
         model_dir = arguments[arguments.index("--model-dir") + 1]
         assert model_dir == str(tmp_path / "s3" / BUCKET / PREFIX / "models" / "latest")

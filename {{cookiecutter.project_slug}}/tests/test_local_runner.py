@@ -18,9 +18,18 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import contract as data_contract
-from {{ cookiecutter.package_name }} import local_runner, quality_gate, schema
+from {{ cookiecutter.package_name }} import (
+    local_data,
+    local_gate,
+    local_plan,
+    local_runner,
+    local_spark,
+    local_steps,
+    quality_gate,
+    schema,
+)
 from {{ cookiecutter.package_name }}.config import DEFAULT_CONFIG_DIR, load_config
-from {{ cookiecutter.package_name }}.local_runner import (
+from {{ cookiecutter.package_name }}.local_plan import (
     LocalRun,
     LocalRunError,
     render_arguments,
@@ -29,7 +38,7 @@ from {{ cookiecutter.package_name }}.local_runner import (
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-PACKAGE = local_runner.PACKAGE_NAME
+PACKAGE = local_plan.PACKAGE_NAME
 DATE = "2024-06-01"
 PREDICT_DATE = "2024-06-02"
 EXECUTION_ID = "local-20240601T120000Z-0a1b2c3d"
@@ -115,7 +124,7 @@ def test_an_empty_date_means_the_day_the_run_started_in_utc(config, tmp_path):
     ],
 )
 def test_every_pipeline_parameter_is_a_command_line_option(parameter, option):
-    assert local_runner.option_name(parameter) == option
+    assert local_plan.option_name(parameter) == option
 
 
 @pytest.mark.parametrize(
@@ -219,7 +228,7 @@ def test_two_train_runs_of_one_date_keep_their_data_model_and_evaluation_apart(c
     assert first.execution_id != second.execution_id
 
     def location(run: LocalRun, step: str, channel: str) -> Path:
-        return local_runner.output_location(run, PIPELINE.step(step), channel)
+        return local_plan.output_location(run, PIPELINE.step(step), channel)
 
     for step, channel in [("PreprocessTrain", "train"), ("Train", "model"), ("Evaluate", "evaluation")]:
         assert location(first, step, channel) != location(second, step, channel)
@@ -230,8 +239,8 @@ def test_two_train_runs_of_one_date_keep_their_data_model_and_evaluation_apart(c
 
 
 def test_execution_ids_sort_by_start_time():
-    earlier = local_runner.new_execution_id(datetime.datetime(2024, 6, 1, 23, 59, 59, tzinfo=datetime.UTC))
-    later = local_runner.new_execution_id(datetime.datetime(2024, 6, 2, 0, 0, 0, tzinfo=datetime.UTC))
+    earlier = local_plan.new_execution_id(datetime.datetime(2024, 6, 1, 23, 59, 59, tzinfo=datetime.UTC))
+    later = local_plan.new_execution_id(datetime.datetime(2024, 6, 2, 0, 0, 0, tzinfo=datetime.UTC))
     assert re.fullmatch(r"local-20240601T235959Z-[0-9a-f]{8}", earlier)
     assert earlier < later
 
@@ -270,7 +279,7 @@ def test_training_gets_the_training_toolkit_contract(config, tmp_path):
     train = PIPELINE.step("Train")
     sets = mirror_root(config, tmp_path) / "preprocess" / "train" / DATE / EXECUTION_ID
 
-    assert local_runner.render_hyperparameters(run, train) == [
+    assert local_plan.render_hyperparameters(run, train) == [
         "--n-estimators",
         "25",
         "--max-depth",
@@ -278,7 +287,7 @@ def test_training_gets_the_training_toolkit_contract(config, tmp_path):
         "--random-state",
         str(config.training.random_state),
     ]
-    environment = local_runner.training_environment(run, train, tmp_path / "model", tmp_path / "output")
+    environment = local_steps.training_environment(run, train, tmp_path / "model", tmp_path / "output")
     assert environment["SM_CHANNEL_TRAIN"] == str(sets / "train")
     assert environment["SM_CHANNEL_TEST"] == str(sets / "test")
     assert environment["SM_CHANNEL_TRANSFORMER"] == str(sets / "transformer")
@@ -288,7 +297,7 @@ def test_training_gets_the_training_toolkit_contract(config, tmp_path):
 
 
 def test_spark_gets_the_package_zip_and_the_configured_spark_defaults(config, tmp_path):
-    options = local_runner.spark_options(make_run(config, tmp_path), tmp_path / "pkg.zip")
+    options = local_spark.spark_options(make_run(config, tmp_path), tmp_path / "pkg.zip")
 
     assert options[:4] == ["--master", "local[*]", "--py-files", str(tmp_path / "pkg.zip")]
     settings = [options[index + 1] for index, option in enumerate(options) if option == "--conf"]
@@ -302,7 +311,7 @@ def test_model_directory_is_tarred_with_its_files_at_the_root(tmp_path):
     (tmp_path / "model" / "model.joblib").write_bytes(b"model")
     (tmp_path / "model" / "metadata.json").write_text("{}", encoding="utf-8")
 
-    local_runner.tar_directory(tmp_path / "model", tmp_path / "out" / "model.tar.gz")
+    local_steps.tar_directory(tmp_path / "model", tmp_path / "out" / "model.tar.gz")
 
     with tarfile.open(tmp_path / "out" / "model.tar.gz") as archive:
         assert sorted(archive.getnames()) == ["metadata.json", "model.joblib"]
@@ -322,16 +331,16 @@ def test_training_runs_the_script_with_the_contract_and_tars_its_model(config, t
         "open(os.path.join(os.environ['SM_MODEL_DIR'], 'seen.json'), 'w').write(json.dumps(seen))\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+    monkeypatch.setattr(local_steps, "CODE_DIR", code_dir)
     run = make_run(config, tmp_path / "work")
 
-    local_runner.run_training_step(run, PIPELINE.step("Train"))
+    local_steps.run_training_step(run, PIPELINE.step("Train"))
 
     model = mirror_root(config, tmp_path / "work") / "models" / DATE / EXECUTION_ID / "Train/output/model.tar.gz"
     with tarfile.open(model) as archive:
         assert archive.getnames() == ["seen.json"]
         seen = json.load(archive.extractfile("seen.json"))
-    assert seen["argv"] == local_runner.render_hyperparameters(run, PIPELINE.step("Train"))
+    assert seen["argv"] == local_plan.render_hyperparameters(run, PIPELINE.step("Train"))
     assert seen["env"]["SM_CHANNEL_TRAIN"] == str(
         mirror_root(config, tmp_path / "work") / "preprocess/train" / DATE / EXECUTION_ID / "train"
     )
@@ -342,14 +351,14 @@ def test_a_failing_step_is_named_with_the_command_that_reruns_it(config, tmp_pat
     code_dir = tmp_path / "code"
     code_dir.mkdir()
     (code_dir / "evaluate.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
-    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+    monkeypatch.setattr(local_steps, "CODE_DIR", code_dir)
 
     with pytest.raises(LocalRunError) as error:
-        local_runner.run_processing_step(make_run(config, tmp_path), PIPELINE.step("Evaluate"))
+        local_steps.run_processing_step(make_run(config, tmp_path), PIPELINE.step("Evaluate"))
 
     message = str(error.value)
     assert message.startswith("step Evaluate failed (exit code 3); the command was:")
-    assert f"PYTHONPATH={local_runner.SRC_DIR}" in message
+    assert f"PYTHONPATH={local_plan.SRC_DIR}" in message
     assert f"{code_dir / 'evaluate.py'} --model-dir " in message
 
 
@@ -357,10 +366,10 @@ def test_a_training_script_that_writes_no_model_fails_its_step(config, tmp_path,
     code_dir = tmp_path / "code"
     code_dir.mkdir()
     (code_dir / "train.py").write_text("print('forgot to save the model')\n", encoding="utf-8")
-    monkeypatch.setattr(local_runner, "CODE_DIR", code_dir)
+    monkeypatch.setattr(local_steps, "CODE_DIR", code_dir)
 
     with pytest.raises(LocalRunError, match="step Train: the training script wrote nothing to SM_MODEL_DIR"):
-        local_runner.run_training_step(make_run(config, tmp_path), PIPELINE.step("Train"))
+        local_steps.run_training_step(make_run(config, tmp_path), PIPELINE.step("Train"))
     assert not (mirror_root(config, tmp_path) / "models").exists()
 
 
@@ -368,11 +377,11 @@ def test_a_training_script_that_writes_no_model_fails_its_step(config, tmp_path,
 
 
 def test_train_runs_common_then_train_steps_and_promotes_after_the_gate(config, tmp_path):
-    plan = local_runner.plan_run(make_run(config, tmp_path))
+    plan = local_plan.plan_run(make_run(config, tmp_path))
     assert [step.name for step in plan.before_gate] == ["ETL", "PreprocessTrain", "Train", "Evaluate"]
     assert [step.name for step in plan.after_gate] == ["Publish"]
 
-    plan = local_runner.plan_run(make_run(config, tmp_path, use_type="predict"))
+    plan = local_plan.plan_run(make_run(config, tmp_path, use_type="predict"))
     assert [step.name for step in plan.steps] == ["ETL", "PreprocessPredict", "Predict"]
 
 
@@ -381,17 +390,17 @@ def test_a_predict_run_without_a_published_model_stops_before_it_starts(config, 
     latest = mirror_root(config, tmp_path) / "models" / "latest"
 
     with pytest.raises(LocalRunError, match=r"needs 'model' at .*models/latest.*step Publish writes it"):
-        local_runner.check_earlier_outputs(run, local_runner.plan_run(run).steps)
+        local_plan.check_earlier_outputs(run, local_plan.plan_run(run).steps)
 
     latest.mkdir(parents=True)
     (latest / "model.tar.gz").write_bytes(b"model")
-    local_runner.check_earlier_outputs(run, local_runner.plan_run(run).steps)
+    local_plan.check_earlier_outputs(run, local_plan.plan_run(run).steps)
 
 
 def test_a_step_whose_input_is_missing_names_it_and_its_producer(config, tmp_path):
     run = make_run(config, tmp_path)
     with pytest.raises(LocalRunError, match=r"step Evaluate: input 'model' not found at .*Train/output.*step Train"):
-        local_runner.check_inputs(run, PIPELINE.step("Evaluate"))
+        local_steps.check_inputs(run, PIPELINE.step("Evaluate"))
 
 
 def write_evaluation(config, work_dir: Path, metrics: dict) -> Path:
@@ -407,12 +416,12 @@ def test_the_gate_reads_the_configured_metric_from_the_property_file(config, tmp
     assert config.evaluation.direction == "at_least"  # the default gate of every task is a score
 
     write_evaluation(config, tmp_path, {metric: threshold})
-    local_runner.check_quality_gate(run)  # equal to the threshold passes, as in the ConditionStep
+    local_gate.check_quality_gate(run)  # equal to the threshold passes, as in the ConditionStep
 
     write_evaluation(config, tmp_path, {metric: threshold - 0.01})
     message = rf"ModelBelowThreshold: Quality gate failed: {metric} = .* is below the threshold {threshold}"
     with pytest.raises(LocalRunError, match=message):
-        local_runner.check_quality_gate(run)
+        local_gate.check_quality_gate(run)
 
 
 def test_an_error_metric_must_stay_at_or_under_its_threshold(tmp_path):
@@ -426,20 +435,20 @@ def test_an_error_metric_must_stay_at_or_under_its_threshold(tmp_path):
     run = make_run(config, tmp_path)
 
     write_evaluation(config, tmp_path, {error: 0.5})
-    assert local_runner.evaluate_quality_gate(run).passed
+    assert local_gate.evaluate_quality_gate(run).passed
     write_evaluation(config, tmp_path, {error: 0.2})
-    local_runner.check_quality_gate(run)
+    local_gate.check_quality_gate(run)
 
     write_evaluation(config, tmp_path, {error: 0.51})
     message = rf"ModelBelowThreshold: Quality gate failed: {error} = 0.51 is above the threshold 0.5"
     with pytest.raises(LocalRunError, match=message):
-        local_runner.check_quality_gate(run)
+        local_gate.check_quality_gate(run)
 
 
 def test_the_gate_names_a_missing_metric(config, tmp_path):
     path = write_evaluation(config, tmp_path, {"something_else": 1.0})
     with pytest.raises(LocalRunError, match=rf"{path} has no number at metrics.{config.evaluation.metric}"):
-        local_runner.evaluate_quality_gate(make_run(config, tmp_path))
+        local_gate.evaluate_quality_gate(make_run(config, tmp_path))
 
 
 # --------------------------------------------------------------------------- your own raw data
@@ -477,7 +486,7 @@ def test_a_file_of_a_one_source_contract_is_copied_into_the_raw_layout(tmp_path)
     raw = tmp_path / "work" / "raw" / "train"
     write(raw / "facts" / "part-00000.csv", "old,data\n")
 
-    assert local_runner.stage_raw_data(given, raw, one_source()) == raw
+    assert local_data.stage_raw_data(given, raw, one_source()) == raw
 
     assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == ["facts/export.csv"]
     assert (raw / "facts" / "export.csv").read_bytes() == given.read_bytes()
@@ -492,7 +501,7 @@ def test_a_directory_gives_each_source_its_data_files(tmp_path):
     write(given / "extras" / "extras.csv", "key\nk1\n")
     raw = tmp_path / "raw" / "predict"
 
-    local_runner.stage_raw_data(given, raw, two_sources())
+    local_data.stage_raw_data(given, raw, two_sources())
 
     assert sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()) == [
         "extras/extras.csv",
@@ -504,7 +513,7 @@ def test_a_directory_gives_each_source_its_data_files(tmp_path):
 def test_the_raw_location_itself_is_used_as_it_is(tmp_path):
     raw = tmp_path / "raw" / "train"
     write(raw / "facts" / "part-00000.csv")
-    assert local_runner.stage_raw_data(raw, raw, one_source()) == raw
+    assert local_data.stage_raw_data(raw, raw, one_source()) == raw
     assert (raw / "facts" / "part-00000.csv").is_file()
 
 
@@ -525,7 +534,7 @@ def test_raw_data_that_does_not_fit_the_contract_is_one_clear_error(tmp_path, la
     raw = tmp_path / "raw" / "train"
 
     with pytest.raises(LocalRunError) as error:
-        local_runner.stage_raw_data(given, raw, contract)
+        local_data.stage_raw_data(given, raw, contract)
     assert message in str(error.value)
     assert str(error.value).startswith(f"--raw {given}")
     assert not raw.exists()

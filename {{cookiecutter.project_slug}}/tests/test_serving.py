@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }} import files, local_runner, model_bundle, schema, serving, tables
+from {{ cookiecutter.package_name }} import files, local_plan, model_bundle, schema, serving, tables
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.errors import StepError
 from {{ cookiecutter.package_name }}.pipeline_spec import PIPELINE
@@ -241,10 +241,10 @@ def test_a_body_at_the_size_limit_is_read(client, rows):
 def where_a_local_train_run_publishes(work_dir: Path) -> Path:
     """The Publish step's output location in a local develop run, as the local runner computes it."""
     config = load_config("develop")
-    run = local_runner.LocalRun(
-        config, work_dir, local_runner.resolve_parameters(config, work_dir, {"ExecutionDate": "2024-06-01"})
+    run = local_plan.LocalRun(
+        config, work_dir, local_plan.resolve_parameters(config, work_dir, {"ExecutionDate": "2024-06-01"})
     )
-    return local_runner.output_location(run, PIPELINE.step("Publish"), "latest")
+    return local_plan.output_location(run, PIPELINE.step("Publish"), "latest")
 
 
 def test_default_model_is_the_one_a_local_train_run_publishes(tmp_path):

@@ -37,12 +37,12 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from {{ cookiecutter.package_name }} import local_runner, pipeline_spec
+from {{ cookiecutter.package_name }} import local_plan, pipeline_spec
 from {{ cookiecutter.package_name }}.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, load_config
 from {{ cookiecutter.package_name }}.errors import PayloadError, StepError
 from {{ cookiecutter.package_name }}.model_bundle import load_published
 
-INFERENCE_SCRIPT = local_runner.CODE_DIR / "inference.py"
+INFERENCE_SCRIPT = local_plan.CODE_DIR / "inference.py"
 
 router = APIRouter()
 
@@ -143,9 +143,9 @@ def published_model_dir(config: EnvironmentConfig, work_dir: Path) -> Path:
     """``models/latest`` in the environment's local S3 mirror: where a local train run publishes."""
     # The location depends on OutputDataUri alone, whose default (the storage root) a local run uses.
     output = next(parameter for parameter in pipeline_spec.PARAMETERS if parameter.name == pipeline_spec.OUTPUT.name)
-    run = local_runner.LocalRun(config, work_dir, parameters={})
-    run = dataclasses.replace(run, parameters={output.name: local_runner.resolve(run, output.default)})
-    return Path(str(local_runner.resolve(run, pipeline_spec.LATEST_MODEL)))
+    run = local_plan.LocalRun(config, work_dir, parameters={})
+    run = dataclasses.replace(run, parameters={output.name: local_plan.resolve(run, output.default)})
+    return Path(str(local_plan.resolve(run, pipeline_spec.LATEST_MODEL)))
 
 
 def choose_model(arguments: argparse.Namespace) -> tuple[Path, str]:
@@ -169,7 +169,7 @@ def port_number(text: str) -> int:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {local_runner.PACKAGE_NAME}.serving",
+        prog=f"python -m {local_plan.PACKAGE_NAME}.serving",
         description="Serve a model over HTTP as a SageMaker inference container does (GET /ping, POST /invocations).",
     )
     parser.add_argument(
