@@ -31,8 +31,7 @@ venv: $(VENV)/.installed ## Create build/venv (template tools + generated projec
 $(GITLAB_CI_LOCAL):
 	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) gitlab-ci-local@4.73.0
 
-tools: $(GITLAB_CI_LOCAL) ## Install gitlab-ci-local (npm) into build/node; checks rsync
-	@command -v rsync >/dev/null || { echo "rsync is missing: gitlab-ci-local needs it (apt-get install rsync)"; exit 1; }
+tools: prerequisites-test $(GITLAB_CI_LOCAL) ## Install gitlab-ci-local (npm) into build/node (it also needs rsync)
 
 # Checked first: a missing tool is named in one line before anything is installed.
 prerequisites-demo prerequisites-test: prerequisites-%:

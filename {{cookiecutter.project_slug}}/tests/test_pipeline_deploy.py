@@ -213,6 +213,33 @@ def test_a_missing_scheduler_role_is_one_line_and_deploys_nothing(account, cli, 
     assert account.client("scheduler").list_schedule_groups()["ScheduleGroups"][1:] == []  # only "default"
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"expression": "cron(0 4 * * * *)"}, "schedules.0.expression: 'cron(0 4 * * * *)': exactly one of"),
+        ({"timezone": "Mars/Olympus"}, "schedules.0.timezone: 'Mars/Olympus' is not an IANA timezone name"),
+        ({"parameters": {"Depth": 3}}, "schedules.0.parameters: Depth: the pipeline has no such parameter"),
+    ],
+)
+def test_a_bad_schedule_is_one_line_and_changes_nothing_in_aws(account, cli, tmp_path, monkeypatch, change, message):
+    import create_pipeline
+
+    for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    develop = yaml.safe_load((tmp_path / "develop.yaml").read_text(encoding="utf-8"))
+    develop["schedules"] = [{**NIGHTLY, **change}]
+    (tmp_path / "develop.yaml").write_text(yaml.safe_dump(develop), encoding="utf-8")
+    monkeypatch.setattr(create_pipeline, "load_config", functools.partial(load_config, config_dir=tmp_path))
+
+    status, _, stderr = cli("--environment", "develop")
+
+    assert status == 1
+    assert f"develop.yaml: {message}" in single_error_line(stderr)
+    assert account.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+    assert account.client("sns").list_topics()["Topics"] == []
+    assert account.client("events").list_rules()["Rules"] == []
+
+
 def test_dry_run_needs_no_aws_account_and_runs_as_a_plain_script(tmp_path):
     """`make definition` in a fresh project: no credentials, no region, no installed package."""
     output = tmp_path / "definition.json"
