@@ -554,6 +554,18 @@ def test_code_is_uploaded_under_the_hash_of_its_bytes(offline_build):
     assert contents[shipped.spark_scripts["etl.py"]] == (PROJECT_DIR / "production" / "code" / "etl.py").read_bytes()
 
 
+def test_the_sdks_helper_script_is_uploaded_under_its_own_checksum(built):
+    import sagemaker.core.utils.install_requirements as helper
+
+    config, definition = built
+    checksum = hashlib.sha256(Path(helper.__file__).read_bytes()).hexdigest()[:16]
+    helpers = set(re.findall(r"s3://[^\"]*/install_requirements\.py", json.dumps(definition)))
+
+    assert {uri.split("/")[-3] for uri in helpers} == {
+        f"{config.pipeline_name}-{spec.name}-{checksum}" for spec in PIPELINE.steps if spec.kind == "processing"
+    }
+
+
 def test_source_archives_depend_only_on_names_and_bytes(tmp_path):
     import os
 

@@ -9,7 +9,10 @@ tokens into what a SageMaker definition holds (see the table in ``pipeline_spec`
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sagemaker.core.helper.pipeline_variable import PipelineVariable
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
@@ -217,13 +220,26 @@ def processing_step(spec: StepSpec, context: BuildContext) -> ProcessingStep:
         inputs=[processing_input(channel, context.source(source)) for channel, source in spec.inputs.items()],
         outputs=[processing_output(channel, context.uri(location)) for channel, location in spec.outputs.items()],
         arguments=context.arguments(spec),
-        # A fixed name keeps the SDK's helper upload (install_requirements.py) at a stable key;
-        # SageMaker names the actual job at run time.
-        job_name=f"{config.pipeline_name}-{spec.name}",
+        job_name=helper_upload_name(config, spec),
     )
     return ProcessingStep(
         name=spec.name, step_args=step_args, description=spec.description, property_files=property_files(spec)
     )
+
+
+def helper_upload_name(config: EnvironmentConfig, spec: StepSpec) -> str:
+    """The name the SDK files a step's copy of its install_requirements.py under (SageMaker names
+    the actual job at run time). It carries the helper's checksum: a deploy then never replaces
+    the file under a running execution with other content, and an unchanged one keeps its key."""
+    return f"{config.pipeline_name}-{spec.name}-{sdk_helper_checksum()[:16]}"
+
+
+@functools.cache
+def sdk_helper_checksum() -> str:
+    # The SDK uploads this module's file as it is.
+    import sagemaker.core.utils.install_requirements as helper
+
+    return hashlib.sha256(Path(helper.__file__).read_bytes()).hexdigest()
 
 
 def property_files(spec: StepSpec) -> list[PropertyFile]:
