@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,8 @@ def make(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedPr
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
-    """stderr without make's own closing "make: *** [...] Error 1"."""
-    return [line for line in result.stderr.strip().splitlines() if not line.startswith("make: ***")]
+    """stderr without make's own closing "make: *** [...] Error 1" (make[2]: under another make)."""
+    return [line for line in result.stderr.strip().splitlines() if not re.match(r"make(\[\d+\])?: \*\*\*", line)]
 
 
 def without_java(tmp_path: Path) -> dict[str, str]:
